@@ -1,0 +1,143 @@
+/**
+ * Time for the actors. Only the process entry point and `realClock` read wall
+ * time; everything else receives a `Clock`, so the same machines run under the
+ * real clock, in tests, and in the virtual-time evaluator.
+ *
+ * The interface is a superset of xstate's `Clock` (setTimeout and clearTimeout),
+ * so one object passed as `createActor(machine, { clock })` drives every timer
+ * of the actor tree, and `now()` serves actions that record a time.
+ */
+export interface Clock {
+  /** Milliseconds on this clock's time line (epoch milliseconds for the real clock). */
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+interface Timer {
+  due: number;
+  /** Insertion order, so timers due at the same instant fire first-in first-out. */
+  sequence: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A clock that moves only when told to. Unlike xstate's `SimulatedClock`, it
+ * reports the next due time and fires each timer with `now()` equal to that
+ * timer's own due time, which a replay loop needs to step from event to event
+ * without jumping past a due timer.
+ */
+export class VirtualClock implements Clock {
+  #now: number;
+  #sequence = 0;
+  #heap: Timer[] = [];
+
+  constructor(startMs = 0) {
+    if (!Number.isFinite(startMs)) {
+      throw new RangeError(`VirtualClock start must be a finite number of ms, got ${String(startMs)}`);
+    }
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): Timer {
+    const delay = Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0;
+    const timer: Timer = { due: this.#now + delay, sequence: this.#sequence++, callback, cancelled: false };
+    this.#push(timer);
+    return timer;
+  }
+
+  clearTimeout(handle: unknown): void {
+    if (handle && typeof handle === 'object' && 'cancelled' in handle) {
+      (handle as Timer).cancelled = true;
+    }
+  }
+
+  /** Due time of the earliest pending timer, or undefined when none is pending. */
+  nextDue(): number | undefined {
+    this.#dropCancelled();
+    return this.#heap[0]?.due;
+  }
+
+  /**
+   * Moves time forward to `timeMs`, firing every timer due at or before it in
+   * due order. Timers that fired callbacks schedule at or before `timeMs` fire
+   * in the same call.
+   */
+  advanceTo(timeMs: number): void {
+    if (timeMs < this.#now) {
+      throw new RangeError(`VirtualClock cannot move back from ${this.#now} to ${timeMs}`);
+    }
+    for (;;) {
+      const due = this.nextDue();
+      if (due === undefined || due > timeMs) break;
+      const timer = this.#pop()!;
+      this.#now = Math.max(this.#now, timer.due);
+      timer.callback();
+    }
+    this.#now = timeMs;
+  }
+
+  /** Moves time forward by `ms`; see `advanceTo`. */
+  advanceBy(ms: number): void {
+    this.advanceTo(this.#now + ms);
+  }
+
+  /** Pending timers, cancelled ones excluded. */
+  get pending(): number {
+    let count = 0;
+    for (const timer of this.#heap) if (!timer.cancelled) count++;
+    return count;
+  }
+
+  #dropCancelled(): void {
+    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
+  }
+
+  #before(a: Timer, b: Timer): boolean {
+    return a.due < b.due || (a.due === b.due && a.sequence < b.sequence);
+  }
+
+  #push(timer: Timer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!this.#before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  #pop(): Timer | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let index = 0;
+      for (;;) {
+        const left = index * 2 + 1;
+        const right = left + 1;
+        let smallest = index;
+        if (left < heap.length && this.#before(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && this.#before(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === index) break;
+        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+        index = smallest;
+      }
+    }
+    return top;
+  }
+}

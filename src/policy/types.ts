@@ -1,0 +1,47 @@
+import type { AppMeta } from '../types.ts';
+
+/** The state of one app's pool when a decision is asked for. */
+export interface PoolCounts {
+  idle: number;
+  busy: number;
+  /** Slots in creating or initing. */
+  starting: number;
+  /** Assign requests waiting for a slot. */
+  queued: number;
+}
+
+/**
+ * The decisions for one app, made from what this app has shown so far.
+ * Methods take the current time as an argument and read no clock, so they run
+ * the same under the real clock and in virtual time. Record methods are on
+ * the warm path and must do O(1) amortized work.
+ */
+export interface AppPolicy {
+  recordArrival(now: number): void;
+  recordRelease(now: number, durationMs: number): void;
+  /** Measured CreateSlot and Init durations of a slot that became ready. */
+  recordSlotReady(now: number, createMs: number, initMs: number): void;
+
+  /** Slots to create for a request that found no idle slot; `pool.queued` already counts it. */
+  slotsToCreate(now: number, pool: PoolCounts): number;
+  /** How long a slot that just became idle stays alive without a request. */
+  keepAliveMs(now: number, pool: PoolCounts): number;
+  /**
+   * Slots to create ahead of demand now, and when to ask again. Policies that
+   * never create ahead leave this out.
+   */
+  prewarm?(now: number, pool: PoolCounts): PrewarmDecision;
+  /** A one-line account of the current decisions, for reports. */
+  explain?(): string;
+}
+
+export interface PrewarmDecision {
+  create: number;
+  /** Ask again after this many ms; undefined means only on the next event. */
+  nextCheckInMs?: number;
+}
+
+export interface Policy {
+  readonly name: string;
+  forApp(meta: AppMeta): AppPolicy;
+}
