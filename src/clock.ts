@@ -141,3 +141,36 @@ export class VirtualClock implements Clock {
     return top;
   }
 }
+
+/**
+ * Real time run faster by `speed`: `now()` advances `speed` ms per wall
+ * millisecond from the moment of construction, and a delay of d ms waits
+ * d / speed wall ms. Giving the platform, the replayer and an in-process scaler
+ * one `ScaledClock` keeps all their measurements on the dataset's time line.
+ */
+export class ScaledClock implements Clock {
+  readonly speed: number;
+  readonly #startWall: number;
+  readonly #startMs: number;
+
+  constructor(speed: number, startMs = Date.now()) {
+    if (!Number.isFinite(speed) || speed <= 0) {
+      throw new RangeError(`speed must be a positive number, got ${String(speed)}`);
+    }
+    this.speed = speed;
+    this.#startWall = performance.now();
+    this.#startMs = startMs;
+  }
+
+  now(): number {
+    return this.#startMs + (performance.now() - this.#startWall) * this.speed;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): unknown {
+    return setTimeout(callback, Math.max(0, delayMs) / this.speed);
+  }
+
+  clearTimeout(handle: unknown): void {
+    clearTimeout(handle as NodeJS.Timeout);
+  }
+}
