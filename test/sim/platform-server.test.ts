@@ -182,6 +182,30 @@ describe('platform server', () => {
     }
   });
 
+  it('answers InternalError on unexpected errors', async () => {
+    /** A fake platform whose CreateSlot throws what no platform rejection looks like. */
+    class ThrowingPlatformFake extends SimPlatform {
+      override async createSlot(): Promise<never> {
+        throw new TypeError('broken state');
+      }
+    }
+    const clock = new VirtualClock(0);
+    const platform = new ThrowingPlatformFake({ clock, metas: new Map() });
+    const server = await startPlatformServer({ platform, port: 0 });
+    const client = new (loadServices().Platform)(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    try {
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        (client as unknown as Record<string, Function>).CreateSlot!.call(client,
+          { request_id: 'c1', resource_config: { memory_in_megabytes: 128 } },
+          (error: Error | null, value: Reply) => (error ? reject(error) : resolve(value)));
+      });
+      expectFailure(reply, 'InternalError', /unexpected error: broken state/);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
   it('keeps serving after rejections', async () => {
     await harness.call('DestroySlot', { request_id: 'd1', id: 'nope' });
     await harness.call('CreateSlot', { request_id: 'c1' });
