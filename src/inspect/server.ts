@@ -225,7 +225,7 @@ export async function attachInspector(options: InspectorOptions): Promise<Inspec
       });
       const client: Client = { response, blocked: false, needsFull: false };
       clients.add(client);
-      request.on('close', () => clients.delete(client));
+      response.on('close', () => clients.delete(client));
       response.write('retry: 2000\n\n');
       send(client, fullMessage());
       return;

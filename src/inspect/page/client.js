@@ -129,6 +129,8 @@ function card(actor, children) {
   return `<div class="${classes.join(' ')}">${head}${body}</div>`;
 }
 
+// NOTE: the tree is rebuilt whole on every message, which stays fast for tens of apps with up to
+// MAX_CHIPS_PER_APP slots each; hundreds of apps would need keyed updates of the changed cards only.
 function renderTree() {
   const children = new Map();
   for (const actor of actors.values()) {
