@@ -181,6 +181,7 @@ export function createActorScaler(options: ActorScalerOptions): ActorScaler {
   const prefix = options.instanceIdPrefix ?? 'instance';
   let instanceCount = 0;
   const root = createActor(scalerMachine, {
+    id: 'scaler',
     clock: options.clock,
     inspect: options.inspect,
     input: {

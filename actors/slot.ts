@@ -124,6 +124,7 @@ export const slotMachine = setup({
   },
   guards: {
     destroyRequested: ({ context }) => context.destroyRequested,
+    hasSlotId: ({ context }) => context.slotId !== undefined,
     canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts) < context.deadline,
     canRetryDestroy: ({ context }) => context.attempts < MAX_DESTROY_ATTEMPTS,
   },
@@ -307,7 +308,7 @@ export const slotMachine = setup({
     // Create or init gave up: the supervisor learns why, and a half-made slot is destroyed.
     failed: {
       entry: 'reportFailed',
-      always: [{ guard: ({ context }) => context.slotId !== undefined, target: 'destroying' }, { target: 'destroyed' }],
+      always: [{ guard: 'hasSlotId', target: 'destroying' }, { target: 'destroyed' }],
     },
     idle: {
       after: {
