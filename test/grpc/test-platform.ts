@@ -22,7 +22,7 @@ export type RecordedCall =
  * A Platform service for tests, served over loopback gRPC. It answers every
  * call at once, records each request, numbers slots `slot-1`, `slot-2`, ...
  * and reports fixed times, so replies are deterministic. An entry in
- * `failures` makes that RPC answer the given non-Ok status instead.
+ * `failures` makes that RPC reply with the given non-Ok status instead.
  */
 export class TestPlatform {
   readonly calls: RecordedCall[] = [];
@@ -31,6 +31,7 @@ export class TestPlatform {
   readonly liveSlots = new Map<string, number>();
   readonly address: string;
   readonly #server: grpc.Server;
+  readonly #waiters: Array<{ rpc: PlatformRpc; count: number; resolve: () => void }> = [];
   #nextSlot = 1;
 
   private constructor(server: grpc.Server, address: string) {
@@ -54,14 +55,29 @@ export class TestPlatform {
     return this.calls.filter((call) => call.rpc === rpc).map((call) => call.request) as never;
   }
 
+  /** Resolves once `count` calls of `rpc` have been received in all. */
+  waitForCalls(rpc: PlatformRpc, count: number): Promise<void> {
+    if (this.callsOf(rpc).length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ rpc, count, resolve }));
+  }
+
   stop(): Promise<void> {
     this.#server.forceShutdown();
     return Promise.resolve();
   }
 
+  #record(call: RecordedCall): void {
+    this.calls.push(call);
+    const received = this.callsOf(call.rpc).length;
+    for (const waiter of this.#waiters.filter((candidate) => candidate.rpc === call.rpc && candidate.count <= received)) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
   #handlers(): grpc.UntypedServiceImplementation {
     const createSlot: grpc.handleUnaryCall<WireCreateSlotRequest, WireCreateSlotReply> = (call, callback) => {
-      this.calls.push({ rpc: 'CreateSlot', request: call.request });
+      this.#record({ rpc: 'CreateSlot', request: call.request });
       const failure = this.failures.CreateSlot;
       if (failure) return callback(null, { status: failure.status, error_message: failure.message });
       const id = `slot-${this.#nextSlot++}`;
@@ -73,7 +89,7 @@ export class TestPlatform {
       });
     };
     const init: grpc.handleUnaryCall<WireInitRequest, WireInitReply> = (call, callback) => {
-      this.calls.push({ rpc: 'Init', request: call.request });
+      this.#record({ rpc: 'Init', request: call.request });
       const failure = this.failures.Init;
       if (failure) {
         return callback(null, { status: failure.status, create_time: 0, init_duration_in_ms: 0, error_message: failure.message });
@@ -89,7 +105,7 @@ export class TestPlatform {
       callback(null, { status: 'Ok', create_time: 1_000, init_duration_in_ms: 11 });
     };
     const destroySlot: grpc.handleUnaryCall<WireDestroySlotRequest, WireDestroySlotReply> = (call, callback) => {
-      this.calls.push({ rpc: 'DestroySlot', request: call.request });
+      this.#record({ rpc: 'DestroySlot', request: call.request });
       const failure = this.failures.DestroySlot;
       if (failure) return callback(null, { status: failure.status, error_message: failure.message });
       if (!this.liveSlots.delete(call.request.id)) {
