@@ -3,12 +3,11 @@
  * variables. A flag wins over its environment variable, which wins over the
  * default; an empty environment variable counts as unset.
  */
+import { parseDurationMs } from './policy/duration.ts';
+import { POLICY_NAMES, createPolicy } from './policy/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const POLICY_NAMES = ['fixed-keepalive'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export interface HostPort {
   host: string;
@@ -26,9 +25,8 @@ export interface ServeConfig {
   /** Deadline of Init calls, ms. */
   initTimeoutMs: number;
   logLevel: LogLevel;
-  policy: PolicyName;
-  /** How long an idle slot is kept, ms. */
-  keepAliveMs: number;
+  /** Policy as `createPolicy` takes it, such as `reference` or `fixed-keepalive:60000ms`. */
+  policy: string;
   /** Shut down once this address stops accepting connections. */
   exitWhenClosed?: HostPort;
 }
@@ -103,17 +101,16 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
   },
   {
     name: 'policy',
-    flag: '--policy <name>',
+    flag: '--policy <name[:argument]>',
     env: 'SCALER_POLICY',
     defaultValue: 'fixed-keepalive',
-    description: `scaling policy, one of ${POLICY_NAMES.join(', ')}`,
+    description: `scaling policy, one of ${POLICY_NAMES.join(', ')}; fixed-keepalive:DURATION sets its keep-alive`,
   },
   {
     name: 'keepAlive',
     flag: '--keep-alive <duration>',
     env: 'SCALER_KEEP_ALIVE',
-    defaultValue: '60s',
-    description: 'how long the fixed-keepalive policy keeps an idle slot',
+    description: "keep-alive of the fixed-keepalive policy, as fixed-keepalive:DURATION sets it; unset, the policy's default applies",
   },
   {
     name: 'exitWhenClosed',
@@ -124,15 +121,15 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
 ];
 
 /** Help line for durations, shared by every duration flag. */
-export const DURATION_HELP = 'Durations are a number with a unit (500ms, 5s, 2m, 1h); a bare number is seconds.';
+export const DURATION_HELP = 'Durations are a number with a unit (500ms, 5s, 2m, 1h); a bare number is milliseconds.';
 
 /** A setting with an invalid value; `scaler serve` prints the message and exits with code 2. */
 export class ConfigError extends Error {
   readonly source: string;
   readonly value: string;
 
-  constructor(source: string, value: string, expected: string) {
-    super(`invalid value ${JSON.stringify(value)} for ${source}; expected ${expected}`);
+  constructor(source: string, value: string, expected: string, message?: string) {
+    super(message ?? `invalid value ${JSON.stringify(value)} for ${source}; expected ${expected}`);
     this.name = 'ConfigError';
     this.source = source;
     this.value = value;
@@ -158,7 +155,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
   const initTimeout = read('initTimeout');
   const logLevel = read('logLevel');
   const policy = read('policy');
-  const keepAlive = read('keepAlive');
+  const keepAlive = readSetting('keepAlive', flags, env);
   const exitWhenClosed = readSetting('exitWhenClosed', flags, env);
 
   const config: ServeConfig = {
@@ -168,8 +165,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     platformTimeoutMs: parseDuration(platformTimeout, { allowZero: false }),
     initTimeoutMs: parseDuration(initTimeout, { allowZero: false }),
     logLevel: parseChoice(logLevel, LOG_LEVELS),
-    policy: parseChoice(policy, POLICY_NAMES),
-    keepAliveMs: parseDuration(keepAlive, { allowZero: true }),
+    policy: resolvePolicy(policy, keepAlive),
   };
   if (exitWhenClosed) config.exitWhenClosed = parseHostPort(exitWhenClosed);
   return config;
@@ -221,16 +217,45 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
 function parseDuration({ value, source }: RawValue, { allowZero }: { allowZero: boolean }): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  const ms = match ? Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']!) : Number.NaN;
+  let ms: number;
+  try {
+    ms = parseDurationMs(value, source);
+  } catch {
+    ms = Number.NaN;
+  }
   if (!Number.isSafeInteger(ms) || (!allowZero && ms === 0)) {
     const kind = allowZero ? 'a duration' : 'a positive duration';
-    throw new ConfigError(source, value, `${kind} such as 500ms, 5s or 2m (a bare number is seconds)`);
+    throw new ConfigError(source, value, `${kind} such as 500ms, 5s or 2m (a bare number is milliseconds)`);
   }
   return ms;
+}
+
+/**
+ * Returns the policy spec, with `--keep-alive` folded into a bare
+ * `fixed-keepalive`, after checking that `createPolicy` accepts it.
+ */
+function resolvePolicy(policy: RawValue, keepAlive: RawValue | undefined): string {
+  let spec = policy.value;
+  if (keepAlive) {
+    if (spec !== 'fixed-keepalive') {
+      throw new ConfigError(
+        keepAlive.source,
+        keepAlive.value,
+        'a bare fixed-keepalive policy',
+        `${keepAlive.source} applies only to a bare fixed-keepalive policy, but the policy is ${JSON.stringify(spec)}`,
+      );
+    }
+    spec = `fixed-keepalive:${parseDuration(keepAlive, { allowZero: true })}ms`;
+  }
+  try {
+    createPolicy(spec);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `invalid value ${JSON.stringify(spec)} for ${policy.source}: ${reason}`;
+    throw new ConfigError(policy.source, policy.value, `one of ${POLICY_NAMES.join(', ')}`, message);
+  }
+  return spec;
 }
 
 function parseChoice<T extends string>({ value, source }: RawValue, choices: readonly T[]): T {

@@ -16,8 +16,7 @@ import {
 import { GrpcPlatformClient } from './grpc/platform-client.ts';
 import { startScalerServer } from './grpc/scaler-server.ts';
 import { createLogger, type Logger } from './log.ts';
-import { FixedKeepAlivePolicy } from './policy/fixed-keepalive.ts';
-import type { Policy } from './policy/types.ts';
+import { createPolicy } from './policy/index.ts';
 
 /** Time the server waits for calls in flight before cancelling them at shutdown. */
 const STOP_GRACE_MS = 5_000;
@@ -70,7 +69,7 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
     initTimeoutMs: config.initTimeoutMs,
     logger,
   });
-  const policy = createPolicy(config);
+  const policy = createPolicy(config.policy);
   const scaler = createActorScaler({ platform, policy, clock: realClock, logger });
 
   let server;
@@ -87,7 +86,6 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
       address: server.address,
       platform: config.platformAddress,
       policy: policy.name,
-      keepAliveMs: config.keepAliveMs,
       platformTimeoutMs: config.platformTimeoutMs,
       initTimeoutMs: config.initTimeoutMs,
       logLevel: config.logLevel,
@@ -117,17 +115,6 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
       return stopping;
     },
   };
-}
-
-function createPolicy(config: ServeConfig): Policy {
-  switch (config.policy) {
-    case 'fixed-keepalive':
-      return new FixedKeepAlivePolicy({ keepAliveMs: config.keepAliveMs });
-    default: {
-      const unknown: never = config.policy;
-      throw new Error(`no policy named ${String(unknown)}`);
-    }
-  }
 }
 
 /**

@@ -21,7 +21,6 @@ describe('serve configuration', () => {
       initTimeoutMs: 60_000,
       logLevel: 'info',
       policy: 'fixed-keepalive',
-      keepAliveMs: 60_000,
     });
   });
 
@@ -35,7 +34,7 @@ describe('serve configuration', () => {
         SCALER_PLATFORM_TIMEOUT: '1500ms',
         SCALER_INIT_TIMEOUT: '2m',
         LOG_LEVEL: 'debug',
-        SCALER_KEEP_ALIVE: '300',
+        SCALER_KEEP_ALIVE: '300s',
         SCALER_EXIT_WHEN_CLOSED: '127.0.0.1:9000',
       },
     );
@@ -47,8 +46,7 @@ describe('serve configuration', () => {
       platformTimeoutMs: 1_500,
       initTimeoutMs: 120_000,
       logLevel: 'debug',
-      policy: 'fixed-keepalive',
-      keepAliveMs: 300_000,
+      policy: 'fixed-keepalive:300000ms',
       exitWhenClosed: { host: '127.0.0.1', port: 9000 },
     });
   });
@@ -57,7 +55,12 @@ describe('serve configuration', () => {
     const config = resolveServeConfig({ port: '9100', keepAlive: '0' }, { SCALER_PORT: '9200', SCALER_KEEP_ALIVE: '10s' });
 
     expect(config.port).to.equal(9100);
-    expect(config.keepAliveMs).to.equal(0);
+    expect(config.policy).to.equal('fixed-keepalive:0ms');
+  });
+
+  it('accepts a policy with its argument', () => {
+    expect(resolveServeConfig({ policy: 'fixed-keepalive:20m' }, {}).policy).to.equal('fixed-keepalive:20m');
+    expect(resolveServeConfig({}, { SCALER_POLICY: 'reference' }).policy).to.equal('reference');
   });
 
   it('treats an empty variable as unset', () => {
@@ -90,13 +93,13 @@ describe('serve configuration', () => {
       label: 'zero timeout',
       flags: { platformTimeout: '0' },
       message:
-        'invalid value "0" for --platform-timeout; expected a positive duration such as 500ms, 5s or 2m (a bare number is seconds)',
+        'invalid value "0" for --platform-timeout; expected a positive duration such as 500ms, 5s or 2m (a bare number is milliseconds)',
     },
     {
       label: 'keep-alive unit',
       flags: { keepAlive: '5 days' },
       message:
-        'invalid value "5 days" for --keep-alive; expected a duration such as 500ms, 5s or 2m (a bare number is seconds)',
+        'invalid value "5 days" for --keep-alive; expected a duration such as 500ms, 5s or 2m (a bare number is milliseconds)',
     },
     {
       label: 'log level',
@@ -108,7 +111,19 @@ describe('serve configuration', () => {
     {
       label: 'policy',
       flags: { policy: 'magic' },
-      message: 'invalid value "magic" for --policy; expected one of fixed-keepalive',
+      message:
+        'invalid value "magic" for --policy: policy "magic" not found; expected one of fixed-keepalive, reference, hybrid-histogram',
+    },
+    {
+      label: 'policy argument',
+      flags: { policy: 'reference:5m' },
+      message: 'invalid value "reference:5m" for --policy: policy reference takes no argument, got "5m"',
+    },
+    {
+      label: 'keep-alive with another policy',
+      flags: { keepAlive: '30s' },
+      env: { SCALER_POLICY: 'hybrid-histogram' },
+      message: '--keep-alive applies only to a bare fixed-keepalive policy, but the policy is "hybrid-histogram"',
     },
     {
       label: 'exit-when-closed',
