@@ -13,6 +13,8 @@ COPY bin/ bin/
 COPY proto/ proto/
 COPY src/ src/
 COPY actors/ actors/
+# NOTE: src/cli.ts imports every command's module at start, so a command that
+# imports code outside these folders needs that folder copied here too.
 
 USER node
 # Scaler service (gRPC). The platform is expected at 127.0.0.1:50051 (--platform).
