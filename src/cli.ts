@@ -1,4 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerConvert } from './data/convert-cli.ts';
+import { ConvertError } from './data/azure.ts';
+import { DatasetError } from './data/dataset.ts';
+import { registerCharts } from './inspect/index.ts';
 import { registerServe } from './serve.ts';
 
 const program = new Command('scaler')
@@ -7,13 +11,26 @@ const program = new Command('scaler')
   .exitOverride();
 
 registerServe(program);
+registerConvert(program);
+registerCharts(program);
+
+/** Errors caused by the user's input: reported in one line, exit code 2. */
+function isInputError(error: unknown): boolean {
+  return error instanceof DatasetError || error instanceof ConvertError || error instanceof RangeError;
+}
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (!(error instanceof CommanderError)) throw error;
-  // Commander reports its own usage errors (unknown option, missing argument)
-  // with code 1; commands set their own codes, as `serve` does for bad settings.
-  const usageError = error.code.startsWith('commander.') && error.exitCode === 1;
-  process.exitCode = usageError ? 2 : error.exitCode;
+  if (error instanceof CommanderError) {
+    // Commander reports its own usage errors (unknown option, missing argument)
+    // with code 1; commands set their own codes, as `serve` does for bad settings.
+    const usageError = error.code.startsWith('commander.') && error.exitCode === 1;
+    process.exitCode = usageError ? 2 : error.exitCode;
+  } else if (isInputError(error)) {
+    process.stderr.write(`scaler: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
 }

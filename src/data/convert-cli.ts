@@ -35,7 +35,7 @@ interface ConvertFlags {
 export function registerConvert(program: Command, write: (text: string) => void = (text) => process.stdout.write(text)): Command {
   return program
     .command('convert')
-    .description('Convert a sample of the Azure Functions 2019 trace into a dataset folder (metas.jsonl, requests.jsonl)')
+    .description('convert a sample of the Azure Functions 2019 trace into a dataset folder (metas.jsonl, requests.jsonl)')
     .option('--sample <dir>', 'folder with the sample files <size>_inv.csv, <size>_run.csv, <size>_mem.csv')
     .option('--size <n>', 'number of functions in the sample, naming its files (with --sample)', positiveInteger)
     .option('--inv <file>', 'invocations per minute file (instead of --sample and --size)')
