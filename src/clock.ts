@@ -75,6 +75,10 @@ export class VirtualClock implements Clock {
    * in the same call.
    */
   advanceTo(timeMs: number): void {
+    // NaN compares false with every due time, so it would fire every timer and leave now() NaN.
+    if (!Number.isFinite(timeMs)) {
+      throw new RangeError(`VirtualClock target must be a finite number of ms, got ${String(timeMs)}`);
+    }
     if (timeMs < this.#now) {
       throw new RangeError(`VirtualClock cannot move back from ${this.#now} to ${timeMs}`);
     }
