@@ -124,7 +124,8 @@ export const slotMachine = setup({
   },
   guards: {
     destroyRequested: ({ context }) => context.destroyRequested,
-    canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts) < context.deadline,
+    // Guards run before recordFailure counts this failure, so the wait is the one for attempts + 1.
+    canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts + 1) < context.deadline,
     canRetryDestroy: ({ context }) => context.attempts < MAX_DESTROY_ATTEMPTS,
   },
   actions: {
