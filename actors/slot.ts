@@ -202,18 +202,26 @@ export const slotMachine = setup({
           requestId: context.causeId,
           memoryInMb: context.meta.memoryInMb,
         }),
-        onDone: {
-          target: 'initing',
-          actions: [
-            assign({
-              slotId: ({ event }) => event.output.slotId,
-              createMs: ({ context }) => context.clock.now() - context.callStartedAt,
-              attempts: 0,
-              lastError: undefined,
-            }),
-            ({ context }) => context.logger.info({ slotId: context.slotId, createMs: context.createMs }, 'slot created'),
-          ],
-        },
+        onDone: [
+          {
+            // The slot exists now and must be destroyed, but Init would only delay that.
+            guard: 'destroyRequested',
+            target: 'destroying',
+            actions: assign({ slotId: ({ event }) => event.output.slotId }),
+          },
+          {
+            target: 'initing',
+            actions: [
+              assign({
+                slotId: ({ event }) => event.output.slotId,
+                createMs: ({ context }) => context.clock.now() - context.callStartedAt,
+                attempts: 0,
+                lastError: undefined,
+              }),
+              ({ context }) => context.logger.info({ slotId: context.slotId, createMs: context.createMs }, 'slot created'),
+            ],
+          },
+        ],
         onError: [
           {
             guard: 'destroyRequested',
