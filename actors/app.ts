@@ -292,8 +292,16 @@ export const appMachine = setup({
         aheadAtQueueing: 0,
       };
       if (!assignToIdleSlot(context, enqueue, event.ticket)) {
+        const timeoutMs = context.meta.timeoutInSecs * 1000;
         context.queue.unshift(request);
-        createForQueue(context, enqueue, request.requestId, context.clock.now() + context.meta.timeoutInSecs * 1000);
+        // Serving the request cancelled its timeout, or it never had one, so it needs a new one to stay bounded.
+        enqueue.cancel(timeoutId(request.requestId));
+        enqueue.sendTo(
+          sendToSelf,
+          { type: 'app.requestTimeout', requestId: request.requestId },
+          { delay: timeoutMs, id: timeoutId(request.requestId) },
+        );
+        createForQueue(context, enqueue, request.requestId, context.clock.now() + timeoutMs);
       }
     }),
 
