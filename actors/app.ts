@@ -198,6 +198,15 @@ export const appMachine = setup({
       const enqueue = enqueuer as unknown as Enqueue;
       if (event.type !== 'app.assign') return;
       const { request, reply } = event;
+      if (context.queue.has(request.requestId)) {
+        // Queueing it twice would throw inside this action and stop the actor tree.
+        context.logger.warn({ requestId: request.requestId }, 'assign for a request id already waiting rejected');
+        reply({
+          status: 'InvalidArgument',
+          message: `request_id ${request.requestId} is already waiting for an instance of app ${context.meta.key}; expected a unique request id`,
+        });
+        return;
+      }
       context.counters.assigns++;
       context.policy.recordArrival(context.clock.now());
       if (!assignToIdleSlot(context, enqueue, { requestId: request.requestId, reply })) {
