@@ -182,8 +182,12 @@ function runPrewarm(context: AppContext, enqueue: Enqueue): void {
   enqueue.sendTo(sendToSelf, { type: 'app.policyTick' }, { delay: due - now, id: 'policy-tick' });
 }
 
-function rejectAll(context: AppContext, message: string): void {
-  for (const waiting of context.queue.drain()) waiting.reply({ status: 'InternalError', message });
+function rejectAll(context: AppContext, enqueue: Enqueue, message: string): void {
+  for (const waiting of context.queue.drain()) {
+    // A timer left running would keep the process alive for up to the app's timeout.
+    enqueue.cancel(timeoutId(waiting.requestId));
+    waiting.reply({ status: 'InternalError', message });
+  }
 }
 
 export const appMachine = setup({
@@ -349,7 +353,7 @@ export const appMachine = setup({
 
     beginShutdown: enqueueActions(({ context, enqueue: enqueuer }) => {
       const enqueue = enqueuer as unknown as Enqueue;
-      rejectAll(context, `app ${context.meta.key} is shutting down`);
+      rejectAll(context, enqueue, `app ${context.meta.key} is shutting down`);
       if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
       context.policyTickDue = undefined;
       for (const entry of context.pool.entries()) {
