@@ -124,6 +124,8 @@ async function shutDown(harness: Harness): Promise<void> {
     await flush();
   }
   expect(done.done, 'shutdown resolved').to.equal(true);
+  // A timer left behind would keep a process on the real clock alive after shutdown.
+  expect(harness.clock.pending, 'timers left after shutdown').to.equal(0);
 }
 
 interface LedgerOptions {
@@ -925,6 +927,8 @@ describe('createActorScaler', () => {
       harness.platform.succeed('DestroySlot');
       await flush();
       expect(done.done).to.equal(true);
+      // The rejected request's timeout went with it.
+      expect(harness.clock.pending).to.equal(0);
       expectEverySlotGone(harness, { initsPerSlot: 0 });
     });
 
@@ -969,6 +973,7 @@ describe('createActorScaler', () => {
       await flush();
       expect(done.done).to.equal(true);
       expect(again.done).to.equal(true);
+      expect(harness.clock.pending).to.equal(0);
       expect(harness.platform.calls.filter((call) => call.call === 'DestroySlot').map((call) => call.request.reason)).to.deep.equal(
         ['shutdown', 'shutdown', 'shutdown', 'shutdown'],
       );
