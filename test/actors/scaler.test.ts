@@ -4,6 +4,7 @@ import { type AppSummary, createActorScaler } from '../../actors/scaler.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { PlatformError } from '../../src/platform/client.ts';
 import { FixedKeepAlivePolicy } from '../../src/policy/fixed-keepalive.ts';
+import type { AppPolicy, Policy, PoolCounts } from '../../src/policy/types.ts';
 import type { AppMeta, AssignOutcome, AssignRequest, IdleOutcome, IdleRequest } from '../../src/types.ts';
 import { FakePlatform, type PendingCall, flush, recordStateChanges } from './fake-platform.ts';
 
@@ -30,7 +31,7 @@ function track<T>(promise: Promise<T>): Tracked<T> {
 }
 
 /** Starts a scaler on a fake platform and a virtual clock of its own. */
-function startScaler(options: { keepAliveMs?: number; checkIntervalMs?: number } = {}) {
+function startScaler(options: { keepAliveMs?: number; checkIntervalMs?: number; policy?: Policy } = {}) {
   const clock = new VirtualClock(START);
   const platform = new FakePlatform(clock);
   const logs: LogLine[] = [];
@@ -38,10 +39,12 @@ function startScaler(options: { keepAliveMs?: number; checkIntervalMs?: number }
   const recorder = recordStateChanges('slot');
   const scaler = createActorScaler({
     platform,
-    policy: new FixedKeepAlivePolicy({
-      keepAliveMs: options.keepAliveMs ?? KEEP_ALIVE_MS,
-      checkIntervalMs: options.checkIntervalMs,
-    }),
+    policy:
+      options.policy ??
+      new FixedKeepAlivePolicy({
+        keepAliveMs: options.keepAliveMs ?? KEEP_ALIVE_MS,
+        checkIntervalMs: options.checkIntervalMs,
+      }),
     clock,
     logger,
     inspect: recorder.inspect,
@@ -900,6 +903,82 @@ describe('createActorScaler', () => {
       harness.platform.succeed('DestroySlot');
       await flush();
       expect(slotCounts(harness)).to.deep.equal({ ...noSlots, idle: 1 });
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+  });
+
+  describe('prewarm', () => {
+    /**
+     * A test policy that keeps `target` slots idle or starting, asks again
+     * every `checkMs`, and records the time of each prewarm call.
+     */
+    function prewarmPolicy(target: number, checkMs: number, calls: number[]): Policy {
+      const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      return {
+        name: 'test-prewarm',
+        forApp(meta: AppMeta): AppPolicy {
+          return {
+            ...fixed.forApp(meta),
+            prewarm(now: number, pool: PoolCounts) {
+              calls.push(now);
+              return { create: Math.max(0, target - pool.idle - pool.starting), nextCheckInMs: checkMs };
+            },
+          };
+        },
+      };
+    }
+
+    it('creates slots ahead of demand', async () => {
+      const calls: number[] = [];
+      const harness = startScaler({ policy: prewarmPolicy(2, 1_000, calls) });
+      const first = assign(harness, 'request-1');
+      await flush();
+
+      // One slot for the waiting request, one more from the policy.
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId)).to.deep.equal([
+        'request-1',
+        `prewarm-app-a-${START}`,
+      ]);
+      await startPendingSlots(harness);
+      expect(instanceOf(first)).to.equal('instance-1');
+      expect(slotCounts(harness)).to.deep.equal({ ...noSlots, busy: 1, idle: 1 });
+
+      // The next request takes the prewarmed slot without waiting.
+      const second = assign(harness, 'request-2');
+      await flush();
+      expect(instanceOf(second)).to.equal('instance-2');
+      // With nothing idle or starting, the policy starts two more.
+      expect(harness.platform.pending('CreateSlot')).to.have.length(2);
+
+      await startPendingSlots(harness);
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('checks policy on schedule', async () => {
+      const calls: number[] = [];
+      const harness = startScaler({ policy: prewarmPolicy(1, 1_000, calls) });
+      const first = await assignServed(harness, 'request-1');
+      expect(calls).to.deep.equal([START]);
+
+      harness.clock.advanceTo(START + 999);
+      expect(calls).to.have.length(1);
+      harness.clock.advanceTo(START + 1_000);
+      await flush();
+      expect(calls).to.deep.equal([START, START + 1_000]);
+      // The busy slot does not count, so the tick starts a slot to keep one ready.
+      expect(harness.platform.pending('CreateSlot')).to.have.length(1);
+
+      // A release asks the policy again; the tick already due sooner stays.
+      harness.clock.advanceTo(START + 1_500);
+      await release(harness, 'request-1', first);
+      expect(calls).to.deep.equal([START, START + 1_000, START + 1_500]);
+      harness.clock.advanceTo(START + 2_000);
+      await flush();
+      expect(calls).to.deep.equal([START, START + 1_000, START + 1_500, START + 2_000]);
+
+      await startPendingSlots(harness);
       await shutDown(harness);
       expectEverySlotGone(harness);
     });
