@@ -14,9 +14,13 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** Longest delay a Node.js timer takes; Node.js runs a longer one after 1 ms instead. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  // Capped, so a delay past the limit (a request timeout of weeks) fires late rather than at once.
+  setTimeout: (callback, delayMs) => setTimeout(callback, Math.min(delayMs, MAX_TIMER_DELAY_MS)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
@@ -171,7 +175,7 @@ export class ScaledClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): unknown {
-    return setTimeout(callback, Math.max(0, delayMs) / this.speed);
+    return setTimeout(callback, Math.min(Math.max(0, delayMs) / this.speed, MAX_TIMER_DELAY_MS));
   }
 
   clearTimeout(handle: unknown): void {
