@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { VirtualClock } from '../src/clock.ts';
+import { type Clock, ScaledClock, VirtualClock, realClock } from '../src/clock.ts';
 
 describe('VirtualClock', () => {
   it('starts at the given time', () => {
@@ -194,5 +194,32 @@ describe('VirtualClock', () => {
     clock.advanceTo(1_000);
 
     expect(fired).to.deep.equal(expected.map((timer) => timer.sequence));
+  });
+});
+
+describe('real-time clocks', () => {
+  /** Schedules and clears one timer per delay, then returns the TimeoutOverflowWarning messages Node.js emitted. */
+  async function overflowWarnings(clock: Clock, delays: number[]): Promise<string[]> {
+    const warnings: string[] = [];
+    const listener = (warning: Error) => {
+      if (warning.name === 'TimeoutOverflowWarning') warnings.push(warning.message);
+    };
+    process.on('warning', listener);
+    try {
+      for (const delay of delays) clock.clearTimeout(clock.setTimeout(() => {}, delay));
+      // Node.js emits warnings on a later tick.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    return warnings;
+  }
+
+  it('caps real delays at the limit', async () => {
+    expect(await overflowWarnings(realClock, [2 ** 31 - 1, 2 ** 31, 3_000_000_000_000])).to.deep.equal([]);
+  });
+
+  it('caps scaled delays at the limit', async () => {
+    expect(await overflowWarnings(new ScaledClock(2), [2 ** 33, 3_000_000_000_000])).to.deep.equal([]);
   });
 });
