@@ -65,7 +65,9 @@ describe('FixedKeepAlivePolicy', () => {
     for (const testCase of cases) {
       it(testCase.label, () => {
         const policy = appPolicy(testCase.options);
-        expect(policy.keepAliveMs(testCase.now, pool({}))).to.equal(testCase.expected);
+        // The fixed policy keeps released slots and slots made ready without a request alike.
+        expect(policy.keepAliveMs(testCase.now, pool({}), 'released'), 'released').to.equal(testCase.expected);
+        expect(policy.keepAliveMs(testCase.now, pool({}), 'ready'), 'ready').to.equal(testCase.expected);
       });
     }
   });
@@ -100,7 +102,7 @@ describe('FixedKeepAlivePolicy', () => {
       const policy: Policy = new FixedKeepAlivePolicy(options);
       options.keepAliveMs = 1;
 
-      expect(policy.forApp(meta).keepAliveMs(0, pool({}))).to.equal(5_000);
+      expect(policy.forApp(meta).keepAliveMs(0, pool({}), 'released')).to.equal(5_000);
     });
 
     it('explains its settings', () => {
