@@ -14,7 +14,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** Longest delay a Node.js timer takes; Node.js runs a longer one after 1 ms instead. */
+/** Maximum delay of a Node.js timer. Node.js runs a timer with a longer delay after 1 ms instead. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export const realClock: Clock = {
