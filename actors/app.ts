@@ -183,8 +183,12 @@ function runPrewarm(context: AppContext, enqueue: Enqueue): void {
   enqueue.sendTo(sendToSelf, { type: 'app.policyTick' }, { delay: due - now, id: 'policy-tick' });
 }
 
-function rejectAll(context: AppContext, message: string): void {
-  for (const waiting of context.queue.drain()) waiting.reply({ status: 'InternalError', message });
+function rejectAll(context: AppContext, enqueue: Enqueue, message: string): void {
+  for (const waiting of context.queue.drain()) {
+    // A timer left running would keep the process alive for up to the app's timeout.
+    enqueue.cancel(timeoutId(waiting.requestId));
+    waiting.reply({ status: 'InternalError', message });
+  }
 }
 
 export const appMachine = setup({
@@ -199,6 +203,15 @@ export const appMachine = setup({
       const enqueue = enqueuer as unknown as Enqueue;
       if (event.type !== 'app.assign') return;
       const { request, reply } = event;
+      if (context.queue.has(request.requestId)) {
+        // Queueing it twice would throw inside this action and stop the actor tree.
+        context.logger.warn({ requestId: request.requestId }, 'assign for a request id already waiting rejected');
+        reply({
+          status: 'InvalidArgument',
+          message: `request_id ${request.requestId} is already waiting for an instance of app ${context.meta.key}; expected a unique request id`,
+        });
+        return;
+      }
       context.counters.assigns++;
       context.policy.recordArrival(context.clock.now());
       if (!assignToIdleSlot(context, enqueue, { requestId: request.requestId, reply })) {
@@ -293,8 +306,16 @@ export const appMachine = setup({
         aheadAtQueueing: 0,
       };
       if (!assignToIdleSlot(context, enqueue, event.ticket)) {
+        const timeoutMs = context.meta.timeoutInSecs * 1000;
         context.queue.unshift(request);
-        createForQueue(context, enqueue, request.requestId, context.clock.now() + context.meta.timeoutInSecs * 1000);
+        // Serving the request cancelled its timeout, or it never had one, so it needs a new one to stay bounded.
+        enqueue.cancel(timeoutId(request.requestId));
+        enqueue.sendTo(
+          sendToSelf,
+          { type: 'app.requestTimeout', requestId: request.requestId },
+          { delay: timeoutMs, id: timeoutId(request.requestId) },
+        );
+        createForQueue(context, enqueue, request.requestId, context.clock.now() + timeoutMs);
       }
     }),
 
@@ -333,7 +354,7 @@ export const appMachine = setup({
 
     beginShutdown: enqueueActions(({ context, enqueue: enqueuer }) => {
       const enqueue = enqueuer as unknown as Enqueue;
-      rejectAll(context, `app ${context.meta.key} is shutting down`);
+      rejectAll(context, enqueue, `app ${context.meta.key} is shutting down`);
       if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
       context.policyTickDue = undefined;
       for (const entry of context.pool.entries()) {

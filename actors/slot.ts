@@ -125,7 +125,8 @@ export const slotMachine = setup({
   guards: {
     destroyRequested: ({ context }) => context.destroyRequested,
     hasSlotId: ({ context }) => context.slotId !== undefined,
-    canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts) < context.deadline,
+    // Guards run before recordFailure counts this failure, so the wait is the one for attempts + 1.
+    canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts + 1) < context.deadline,
     canRetryDestroy: ({ context }) => context.attempts < MAX_DESTROY_ATTEMPTS,
   },
   actions: {
@@ -202,18 +203,26 @@ export const slotMachine = setup({
           requestId: context.causeId,
           memoryInMb: context.meta.memoryInMb,
         }),
-        onDone: {
-          target: 'initing',
-          actions: [
-            assign({
-              slotId: ({ event }) => event.output.slotId,
-              createMs: ({ context }) => context.clock.now() - context.callStartedAt,
-              attempts: 0,
-              lastError: undefined,
-            }),
-            ({ context }) => context.logger.info({ slotId: context.slotId, createMs: context.createMs }, 'slot created'),
-          ],
-        },
+        onDone: [
+          {
+            // The slot exists now and must be destroyed, but Init would only delay that.
+            guard: 'destroyRequested',
+            target: 'destroying',
+            actions: assign({ slotId: ({ event }) => event.output.slotId }),
+          },
+          {
+            target: 'initing',
+            actions: [
+              assign({
+                slotId: ({ event }) => event.output.slotId,
+                createMs: ({ context }) => context.clock.now() - context.callStartedAt,
+                attempts: 0,
+                lastError: undefined,
+              }),
+              ({ context }) => context.logger.info({ slotId: context.slotId, createMs: context.createMs }, 'slot created'),
+            ],
+          },
+        ],
         onError: [
           {
             guard: 'destroyRequested',

@@ -14,9 +14,13 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** Maximum delay of a Node.js timer. Node.js runs a timer with a longer delay after 1 ms instead. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  // Capped, so a delay past the limit (a request timeout of weeks) fires late rather than at once.
+  setTimeout: (callback, delayMs) => setTimeout(callback, Math.min(delayMs, MAX_TIMER_DELAY_MS)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
@@ -75,6 +79,10 @@ export class VirtualClock implements Clock {
    * in the same call.
    */
   advanceTo(timeMs: number): void {
+    // NaN compares false with every due time, so it would fire every timer and leave now() NaN.
+    if (!Number.isFinite(timeMs)) {
+      throw new RangeError(`VirtualClock target must be a finite number of ms, got ${String(timeMs)}`);
+    }
     if (timeMs < this.#now) {
       throw new RangeError(`VirtualClock cannot move back from ${this.#now} to ${timeMs}`);
     }
@@ -167,7 +175,7 @@ export class ScaledClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): unknown {
-    return setTimeout(callback, Math.max(0, delayMs) / this.speed);
+    return setTimeout(callback, Math.min(Math.max(0, delayMs) / this.speed, MAX_TIMER_DELAY_MS));
   }
 
   clearTimeout(handle: unknown): void {

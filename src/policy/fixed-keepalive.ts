@@ -22,8 +22,9 @@ export class FixedKeepAlivePolicy implements Policy {
     if (!Number.isFinite(options.keepAliveMs) || options.keepAliveMs < 0) {
       throw new RangeError(`keepAliveMs must be a non-negative number of ms, got ${String(options.keepAliveMs)}`);
     }
-    if (options.checkIntervalMs !== undefined && !(options.checkIntervalMs > 0)) {
-      throw new RangeError(`checkIntervalMs must be a positive number of ms, got ${String(options.checkIntervalMs)}`);
+    const interval = options.checkIntervalMs;
+    if (interval !== undefined && !(Number.isFinite(interval) && interval > 0)) {
+      throw new RangeError(`checkIntervalMs must be a positive finite number of ms, got ${String(interval)}`);
     }
     this.#options = { ...options };
     this.name = name;
