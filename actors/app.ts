@@ -16,8 +16,9 @@ import type { Logger } from '../src/log.ts';
 import type { PlatformClient } from '../src/platform/client.ts';
 import type { AppPolicy } from '../src/policy/types.ts';
 import type { AppMeta, AssignOutcome, AssignRequest, IdleOutcome, IdleRequest } from '../src/types.ts';
+import { guardPolicy } from './guarded-policy.ts';
 import { RequestQueue, SlotPool, type QueuedRequest } from './pool.ts';
-import { type AssignTicket, type SlotEvent, type SlotInput, type SlotReport, slotMachine } from './slot.ts';
+import { FIRST_RETRY_BACKOFF_MS, type AssignTicket, type SlotEvent, type SlotInput, type SlotReport, slotMachine } from './slot.ts';
 
 /** Deadline for creating a slot ahead of demand, when no request's timeout bounds it. */
 const PREWARM_DEADLINE_MS = 60_000;
@@ -127,7 +128,7 @@ function queueRequest(
 ): void {
   const now = context.clock.now();
   const timeoutMs = context.meta.timeoutInSecs * 1000;
-  context.queue.push({ ...request, queuedAt: now, aheadAtQueueing: context.queue.length });
+  context.queue.push({ ...request, queuedAt: now, deadline: now + timeoutMs, aheadAtQueueing: context.queue.length });
   context.counters.queued++;
   enqueue.sendTo(
     sendToSelf,
@@ -135,16 +136,27 @@ function queueRequest(
     { delay: timeoutMs, id: timeoutId(request.requestId) },
   );
   context.logger.debug({ requestId: request.requestId, queued: context.queue.length }, 'request queued');
-  createForQueue(context, enqueue, request.requestId, now + timeoutMs);
+  createForQueue(context, enqueue);
 }
 
-function createForQueue(context: AppContext, enqueue: Enqueue, causeId: string, deadline: number): void {
+/**
+ * Asks the policy for slots for the waiting requests. Each new slot may retry
+ * its platform calls until the newest waiting request times out, and carries
+ * that request's id to the platform. A slot that failed is not replaced when
+ * less than a retry's backoff remains, so a failing platform cannot be called
+ * in a loop at one instant.
+ */
+function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed = false): void {
+  const newest = context.queue.newest();
+  if (!newest) return;
+  // A replacement with no more than one retry backoff left would fail at once, without time passing.
+  if (replacingFailed && newest.deadline - context.clock.now() <= FIRST_RETRY_BACKOFF_MS) return;
   const counts = context.pool.counts(context.queue.length);
   let toCreate = context.policy.slotsToCreate(context.clock.now(), counts);
   // Progress floor: a waiting request must have at least one slot on its way,
   // whatever the policy says, or it could only time out.
   if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) toCreate = 1;
-  if (toCreate > 0) createSlots(context, enqueue, toCreate, causeId, deadline);
+  if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
 }
 
 /** Gives a slot that just became available to the oldest waiting request; false when none waits. */
@@ -247,7 +259,7 @@ export const appMachine = setup({
         const reason = request.reason ? `need_destroy: ${request.reason}` : `need_destroy (status ${request.statusCode})`;
         enqueue.sendTo(entry.ref, { type: 'slot.destroy', reason });
         // The destroyed slot may have been the one a waiting request would get.
-        if (context.queue.length > 0) createForQueue(context, enqueue, request.requestId, now + context.meta.timeoutInSecs * 1000);
+        createForQueue(context, enqueue);
         return;
       }
       if (context.queue.length > 0) {
@@ -282,9 +294,7 @@ export const appMachine = setup({
       const entry = context.pool.get(event.instanceId);
       if (entry) context.pool.setPhase(entry, 'destroying');
       // Waiting requests still inside their timeout get another slot.
-      if (context.queue.length > 0) {
-        createForQueue(context, enqueue, event.instanceId, context.clock.now() + context.meta.timeoutInSecs * 1000);
-      }
+      createForQueue(context, enqueue, true);
     }),
 
     slotExpired: ({ context, event }) => {
@@ -303,6 +313,7 @@ export const appMachine = setup({
         requestId: event.ticket.requestId,
         reply: event.ticket.reply,
         queuedAt: context.clock.now(),
+        deadline: context.clock.now() + context.meta.timeoutInSecs * 1000,
         aheadAtQueueing: 0,
       };
       if (!assignToIdleSlot(context, enqueue, event.ticket)) {
@@ -315,7 +326,7 @@ export const appMachine = setup({
           { type: 'app.requestTimeout', requestId: request.requestId },
           { delay: timeoutMs, id: timeoutId(request.requestId) },
         );
-        createForQueue(context, enqueue, request.requestId, context.clock.now() + timeoutMs);
+        createForQueue(context, enqueue);
       }
     }),
 
@@ -377,6 +388,7 @@ export const appMachine = setup({
   id: 'app',
   context: ({ input }) => ({
     ...input,
+    policy: guardPolicy(input.policy, input.logger),
     pool: new SlotPool<SlotRef>(),
     queue: new RequestQueue<AssignReply>(),
     counters: { assigns: 0, queued: 0, slotsCreated: 0, slotsDestroyed: 0, timeouts: 0 },

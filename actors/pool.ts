@@ -160,6 +160,8 @@ export interface QueuedRequest<TReply> {
   readonly reply: TReply;
   /** Clock time the request was queued. */
   readonly queuedAt: number;
+  /** Clock time after which the request times out. */
+  readonly deadline: number;
   /** Requests ahead of it when it was queued, for the timeout message. */
   readonly aheadAtQueueing: number;
 }
@@ -176,6 +178,11 @@ export class RequestQueue<TReply> {
 
   get length(): number {
     return this.#byId.size;
+  }
+
+  /** Array entries held, removed ones included until they are dropped; memory grows with this. */
+  get allocated(): number {
+    return this.#items.length - this.#head;
   }
 
   has(requestId: string): boolean {
@@ -226,7 +233,21 @@ export class RequestQueue<TReply> {
     const request = this.#items[index];
     this.#items[index] = undefined;
     this.#byId.delete(requestId);
+    // Timed-out requests leave holes; holes at either end are dropped so an app
+    // whose requests keep timing out does not grow the array without bound.
+    while (this.#head < this.#items.length && this.#items[this.#head] === undefined) this.#head++;
+    while (this.#items.length > this.#head && this.#items[this.#items.length - 1] === undefined) this.#items.pop();
+    this.#compact();
     return request;
+  }
+
+  /** The most recently queued request still waiting, without removing it. */
+  newest(): QueuedRequest<TReply> | undefined {
+    for (let index = this.#items.length - 1; index >= this.#head; index--) {
+      const request = this.#items[index];
+      if (request) return request;
+    }
+    return undefined;
   }
 
   /** Removes and returns every queued request, oldest first. */

@@ -26,7 +26,7 @@ import type { CreatedSlot, InitializedSlot, PlatformClient } from '../src/platfo
 import type { AppMeta, AssignOutcome } from '../src/types.ts';
 
 /** Retry waits grow from this, doubling per attempt, up to MAX_RETRY_BACKOFF_MS. */
-const FIRST_RETRY_BACKOFF_MS = 50;
+export const FIRST_RETRY_BACKOFF_MS = 50;
 const MAX_RETRY_BACKOFF_MS = 2_000;
 /** DestroySlot is retried this many times before the slot is given up as leaked. */
 const MAX_DESTROY_ATTEMPTS = 3;

@@ -4,7 +4,7 @@ import { RequestQueue, SlotPool, type QueuedRequest, type SlotPhase } from '../.
 type Pool = SlotPool<string>;
 
 function request(requestId: string): QueuedRequest<string> {
-  return { requestId, reply: `reply-${requestId}`, queuedAt: 0, aheadAtQueueing: 0 };
+  return { requestId, reply: `reply-${requestId}`, queuedAt: 0, deadline: 1_000, aheadAtQueueing: 0 };
 }
 
 /** Idle instance ids, most recently released first, read by taking them all. */
@@ -230,8 +230,32 @@ describe('RequestQueue', () => {
 
   it('keeps the reply and times', () => {
     const queue = new RequestQueue<string>();
-    queue.push({ requestId: 'a', reply: 'reply-a', queuedAt: 1_234, aheadAtQueueing: 3 });
-    expect(queue.shift()).to.deep.equal({ requestId: 'a', reply: 'reply-a', queuedAt: 1_234, aheadAtQueueing: 3 });
+    queue.push({ requestId: 'a', reply: 'reply-a', queuedAt: 1_234, deadline: 6_234, aheadAtQueueing: 3 });
+    expect(queue.shift()).to.deep.equal({ requestId: 'a', reply: 'reply-a', queuedAt: 1_234, deadline: 6_234, aheadAtQueueing: 3 });
+  });
+
+  it('newest skips removed requests', () => {
+    const queue = new RequestQueue<string>();
+    for (const id of ['a', 'b', 'c']) queue.push(request(id));
+    expect(queue.newest()?.requestId).to.equal('c');
+    queue.remove('c');
+    expect(queue.newest()?.requestId).to.equal('b');
+    queue.remove('a');
+    queue.remove('b');
+    expect(queue.newest()).to.equal(undefined);
+  });
+
+  it('remove keeps memory bounded', () => {
+    const queue = new RequestQueue<string>();
+    // Requests that all time out, as for an app whose slots never come up.
+    for (let index = 0; index < 10_000; index++) {
+      queue.push(request(`r${index}`));
+      queue.remove(`r${index}`);
+    }
+    expect(queue.length).to.equal(0);
+    expect(queue.allocated).to.equal(0);
+    queue.push(request('last'));
+    expect(queue.shift()?.requestId).to.equal('last');
   });
 
   it('compacts past 2048 items', () => {

@@ -766,6 +766,63 @@ describe('createActorScaler', () => {
       expectEverySlotGone(harness, { retried: true });
     });
 
+    it('stops creating after request timed out', async () => {
+      const harness = startScaler();
+      const first = assign(harness, 'request-1');
+      await flush();
+      const deadline = START + appA.timeoutInSecs * 1000;
+
+      await failRemainingCalls(harness);
+
+      expect(first.value?.status).to.equal('InternalError');
+      const late = harness.platform.calls.filter((call) => call.call === 'CreateSlot' && call.startedAt! > deadline);
+      expect(late.length, 'CreateSlot calls after the request timed out').to.equal(0);
+      for (const call of harness.platform.calls.filter((entry) => entry.call === 'CreateSlot')) {
+        expect(call.request.requestId, 'CreateSlot carries the request id').to.equal('request-1');
+      }
+      await shutDown(harness);
+    });
+
+    it('does not loop at a tiny timeout', async () => {
+      const harness = startScaler();
+      const tiny: AppMeta = { ...appA, timeoutInSecs: 0.04 };
+      const first = assign(harness, 'request-1', tiny);
+      await flush();
+
+      // Every CreateSlot fails at once, with no time passing.
+      for (let round = 0; round < 50; round++) {
+        for (const call of harness.platform.pending('CreateSlot')) call.reject(failure('CreateSlot', 'no capacity'));
+        await flush();
+      }
+      expect(harness.platform.count('CreateSlot'), 'CreateSlot calls at one instant').to.equal(1);
+
+      await failRemainingCalls(harness);
+      expect(first.value?.status).to.equal('InternalError');
+      await shutDown(harness);
+    });
+
+    it('survives a throwing policy', async () => {
+      const throwing = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      const harness = startScaler({
+        policy: {
+          name: 'throwing',
+          forApp: () => ({
+            ...throwing.forApp(),
+            keepAliveMs: () => {
+              throw new Error('policy bug');
+            },
+          }),
+        },
+      });
+      const instanceId = await assignServed(harness, 'request-1');
+      await release(harness, 'request-1', instanceId);
+      // The app still answers, and the slot got the fallback keep-alive.
+      expect(await assignServed(harness, 'request-2')).to.equal(instanceId);
+      expect(harness.logs.some((line) => line.msg === 'policy failed, using a default')).to.equal(true);
+      await release(harness, 'request-2', instanceId);
+      await shutDown(harness);
+    });
+
     it('destroys half-made slot at timeout', async () => {
       const harness = startScaler();
       const first = assign(harness, 'request-1');

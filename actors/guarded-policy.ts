@@ -1,0 +1,68 @@
+/**
+ * Wraps an app's policy so that a policy bug cannot stop the actor tree: an
+ * exception thrown inside an xstate action stops the actor and every child,
+ * which would leave every app of the scaler without an answer. A throwing or
+ * nonsensical decision is logged (the first time, then every 1,000th) and
+ * replaced by a safe default.
+ */
+import type { Logger } from '../src/log.ts';
+import type { AppPolicy, KeepAliveCause, PoolCounts, PrewarmDecision } from '../src/policy/types.ts';
+
+/** Keep-alive used when the policy gives none that can be used. */
+export const FALLBACK_KEEP_ALIVE_MS = 60_000;
+
+export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
+  let faults = 0;
+  const report = (method: string, problem: unknown) => {
+    faults++;
+    if (faults === 1 || faults % 1000 === 0) {
+      logger.error({ method, error: problem instanceof Error ? problem.message : String(problem), faults }, 'policy failed, using a default');
+    }
+  };
+  const attempt = <T>(method: string, run: () => T, fallback: T): T => {
+    try {
+      return run();
+    } catch (error) {
+      report(method, error);
+      return fallback;
+    }
+  };
+
+  return {
+    recordArrival: (now) => attempt('recordArrival', () => policy.recordArrival(now), undefined),
+    recordRelease: (now, durationMs) => attempt('recordRelease', () => policy.recordRelease(now, durationMs), undefined),
+    recordSlotReady: (now, createMs, initMs) =>
+      attempt('recordSlotReady', () => policy.recordSlotReady(now, createMs, initMs), undefined),
+
+    slotsToCreate(now: number, pool: PoolCounts): number {
+      const fallback = Math.max(0, pool.queued - pool.starting);
+      const count = attempt('slotsToCreate', () => policy.slotsToCreate(now, pool), fallback);
+      if (!Number.isFinite(count) || count < 0) {
+        report('slotsToCreate', `invalid slot count ${String(count)}`);
+        return fallback;
+      }
+      return Math.floor(count);
+    },
+
+    keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number {
+      const keepAliveMs = attempt('keepAliveMs', () => policy.keepAliveMs(now, pool, cause), FALLBACK_KEEP_ALIVE_MS);
+      if (Number.isNaN(keepAliveMs) || keepAliveMs < 0) {
+        report('keepAliveMs', `invalid keep-alive ${String(keepAliveMs)}`);
+        return FALLBACK_KEEP_ALIVE_MS;
+      }
+      return keepAliveMs;
+    },
+
+    prewarm: policy.prewarm
+      ? (now: number, pool: PoolCounts): PrewarmDecision => {
+          const decision = attempt('prewarm', () => policy.prewarm!(now, pool), { create: 0 });
+          const create = Number.isFinite(decision.create) && decision.create > 0 ? Math.floor(decision.create) : 0;
+          const next = decision.nextCheckInMs;
+          const nextCheckInMs = next !== undefined && Number.isFinite(next) && next >= 0 ? next : undefined;
+          return { create, nextCheckInMs };
+        }
+      : undefined,
+
+    explain: policy.explain ? () => attempt('explain', () => policy.explain!(), 'explain failed') : undefined,
+  };
+}
