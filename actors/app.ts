@@ -1,0 +1,405 @@
+/**
+ * The supervisor of one application: owns its slots and its queue of Assign
+ * requests, and asks the policy how many slots to create and how long idle
+ * ones live.
+ *
+ * Warm path, one event each way: `app.assign` takes the most recently
+ * released idle slot and sends it `slot.assign`, which answers the request;
+ * `app.release` sends the slot `slot.release` with the policy's keep-alive.
+ * A request that finds no idle slot waits in the queue until a slot becomes
+ * available (a release, or a new slot finishing Init), or until its app's
+ * timeout passes.
+ */
+import { type ActorRefFrom, enqueueActions, sendParent, setup } from 'xstate';
+import type { Clock } from '../src/clock.ts';
+import type { Logger } from '../src/log.ts';
+import type { PlatformClient } from '../src/platform/client.ts';
+import type { AppPolicy } from '../src/policy/types.ts';
+import type { AppMeta, AssignOutcome, AssignRequest, IdleOutcome, IdleRequest } from '../src/types.ts';
+import { RequestQueue, SlotPool, type QueuedRequest } from './pool.ts';
+import { type AssignTicket, type SlotEvent, type SlotInput, type SlotReport, slotMachine } from './slot.ts';
+
+/** Deadline for creating a slot ahead of demand, when no request's timeout bounds it. */
+const PREWARM_DEADLINE_MS = 60_000;
+
+/** Longest delay a Node.js timer takes; larger ones fire at once. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
+type SlotRef = ActorRefFrom<typeof slotMachine>;
+type AssignReply = (outcome: AssignOutcome) => void;
+
+export interface AppInput {
+  meta: AppMeta;
+  policy: AppPolicy;
+  platform: PlatformClient;
+  clock: Clock;
+  logger: Logger;
+  /** Returns a new instance id, unique across the whole scaler. */
+  nextInstanceId: () => string;
+}
+
+export interface AppContext extends AppInput {
+  pool: SlotPool<SlotRef>;
+  queue: RequestQueue<AssignReply>;
+  /** Platform message of the last slot that could not be made, for requests that time out after it. */
+  lastPlatformError?: string;
+  /** Clock time the pending policy tick is due, if one is scheduled. */
+  policyTickDue?: number;
+  counters: AppCounters;
+}
+
+export interface AppCounters {
+  assigns: number;
+  queued: number;
+  slotsCreated: number;
+  slotsDestroyed: number;
+  timeouts: number;
+}
+
+/* Events an app supervisor receives from the scaler root or the edge. */
+export type AppCommand =
+  | { type: 'app.assign'; request: AssignRequest; reply: AssignReply }
+  | { type: 'app.release'; request: IdleRequest; reply: (outcome: IdleOutcome) => void }
+  | { type: 'app.requestTimeout'; requestId: string }
+  | { type: 'app.policyTick' }
+  | { type: 'app.shutdown' };
+
+/* Events an app supervisor sends to the scaler root. */
+export type AppReport = { type: 'app.drained'; key: string };
+
+export type AppEvent = AppCommand | SlotReport;
+
+/**
+ * The part of xstate's action enqueuer the helpers below use. xstate's own
+ * generic type does not survive being passed to a plain function, so each
+ * action narrows its enqueuer to this once.
+ */
+interface Enqueue {
+  assign(assigner: (args: { spawn: (src: 'slot', options: { id: string; input: SlotInput }) => unknown }) => object): void;
+  sendTo(to: unknown, event: AppEvent | SlotEvent, options?: { delay?: number; id?: string }): void;
+  cancel(id: string): void;
+  stopChild(ref: unknown): void;
+}
+const sendToSelf = ({ self }: { self: unknown }) => self;
+
+function timeoutId(requestId: string): string {
+  return `timeout:${requestId}`;
+}
+
+/** Creates `count` slots, each with `deadline` as the limit of its create and init retries. */
+function createSlots(context: AppContext, enqueue: Enqueue, count: number, causeId: string, deadline: number): void {
+  for (let index = 0; index < count; index++) {
+    const instanceId = context.nextInstanceId();
+    // The entry exists at once so counts are right for the rest of this event; its ref follows when the spawn runs.
+    const entry = context.pool.addStarting(instanceId, undefined as unknown as SlotRef);
+    enqueue.assign(({ spawn }) => {
+      entry.ref = spawn('slot', {
+        id: instanceId,
+        input: {
+          instanceId,
+          meta: context.meta,
+          causeId,
+          deadline,
+          platform: context.platform,
+          clock: context.clock,
+          logger: context.logger.child({ instanceId }),
+        },
+      }) as SlotRef;
+      return {};
+    });
+    context.counters.slotsCreated++;
+  }
+}
+
+/** Hands `ticket`'s request to an idle slot if there is one; returns false when it must wait. */
+function assignToIdleSlot(context: AppContext, enqueue: Enqueue, ticket: AssignTicket): boolean {
+  const entry = context.pool.takeIdle(ticket.requestId);
+  if (!entry) return false;
+  enqueue.sendTo(entry.ref, { type: 'slot.assign', ticket });
+  return true;
+}
+
+/** Queues a request and makes sure enough slots are on their way for the queue. */
+function queueRequest(
+  context: AppContext,
+  enqueue: Enqueue,
+  request: { requestId: string; reply: AssignReply },
+): void {
+  const now = context.clock.now();
+  const timeoutMs = context.meta.timeoutInSecs * 1000;
+  context.queue.push({ ...request, queuedAt: now, aheadAtQueueing: context.queue.length });
+  context.counters.queued++;
+  enqueue.sendTo(
+    sendToSelf,
+    { type: 'app.requestTimeout', requestId: request.requestId },
+    { delay: timeoutMs, id: timeoutId(request.requestId) },
+  );
+  context.logger.debug({ requestId: request.requestId, queued: context.queue.length }, 'request queued');
+  createForQueue(context, enqueue, request.requestId, now + timeoutMs);
+}
+
+function createForQueue(context: AppContext, enqueue: Enqueue, causeId: string, deadline: number): void {
+  const counts = context.pool.counts(context.queue.length);
+  let toCreate = context.policy.slotsToCreate(context.clock.now(), counts);
+  // Progress floor: a waiting request must have at least one slot on its way,
+  // whatever the policy says, or it could only time out.
+  if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) toCreate = 1;
+  if (toCreate > 0) createSlots(context, enqueue, toCreate, causeId, deadline);
+}
+
+/** Gives a slot that just became available to the oldest waiting request; false when none waits. */
+function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}): boolean {
+  const waiting = context.queue.shift();
+  if (!waiting) return false;
+  enqueue.cancel(timeoutId(waiting.requestId));
+  context.pool.setPhase(entry, 'busy');
+  entry.requestId = waiting.requestId;
+  enqueue.sendTo(entry.ref, { type: 'slot.assign', ticket: { requestId: waiting.requestId, reply: waiting.reply } });
+  return true;
+}
+
+/** Makes an available slot idle with the policy's keep-alive. */
+function parkSlot(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}, eventType: 'slot.release' | 'slot.keepAlive'): void {
+  const keepAliveMs = context.policy.keepAliveMs(context.clock.now(), context.pool.counts(context.queue.length));
+  context.pool.setPhase(entry, 'idle');
+  enqueue.sendTo(entry.ref, { type: eventType, keepAliveMs });
+}
+
+/** Asks the policy for slots ahead of demand and schedules its next check. */
+function runPrewarm(context: AppContext, enqueue: Enqueue): void {
+  if (!context.policy.prewarm) return;
+  const now = context.clock.now();
+  const decision = context.policy.prewarm(now, context.pool.counts(context.queue.length));
+  if (decision.create > 0) {
+    context.logger.debug({ create: decision.create }, 'creating slots ahead of demand');
+    createSlots(context, enqueue, decision.create, `prewarm-${context.meta.key}-${now}`, now + PREWARM_DEADLINE_MS);
+  }
+  if (decision.nextCheckInMs === undefined) return;
+  const due = now + Math.max(0, decision.nextCheckInMs);
+  if (context.policyTickDue !== undefined && context.policyTickDue <= due && context.policyTickDue > now) return;
+  if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
+  context.policyTickDue = due;
+  enqueue.sendTo(sendToSelf, { type: 'app.policyTick' }, { delay: due - now, id: 'policy-tick' });
+}
+
+function rejectAll(context: AppContext, message: string): void {
+  for (const waiting of context.queue.drain()) waiting.reply({ status: 'InternalError', message });
+}
+
+export const appMachine = setup({
+  types: {
+    input: {} as AppInput,
+    context: {} as AppContext,
+    events: {} as AppEvent,
+  },
+  actors: { slot: slotMachine },
+  actions: {
+    assign: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'app.assign') return;
+      const { request, reply } = event;
+      context.counters.assigns++;
+      context.policy.recordArrival(context.clock.now());
+      if (!assignToIdleSlot(context, enqueue, { requestId: request.requestId, reply })) {
+        queueRequest(context, enqueue, { requestId: request.requestId, reply });
+      }
+      runPrewarm(context, enqueue);
+    }),
+
+    release: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'app.release') return;
+      const { request, reply } = event;
+      const entry = context.pool.get(request.instanceId);
+      if (!entry) {
+        reply({
+          status: 'NotFound',
+          message: `instance ${request.instanceId} of app ${request.metaKey} not found: never assigned, or already destroyed`,
+        });
+        return;
+      }
+      if (entry.phase !== 'busy' || entry.requestId !== request.requestId) {
+        // A repeated Idle for an assignment that was already released: nothing to do.
+        context.logger.debug({ requestId: request.requestId, instanceId: request.instanceId }, 'duplicate idle ignored');
+        reply({ status: 'Ok' });
+        return;
+      }
+      const now = context.clock.now();
+      context.policy.recordRelease(now, request.durationMs);
+      reply({ status: 'Ok' });
+
+      if (request.needDestroy) {
+        context.pool.setPhase(entry, 'destroying');
+        const reason = request.reason ? `need_destroy: ${request.reason}` : `need_destroy (status ${request.statusCode})`;
+        enqueue.sendTo(entry.ref, { type: 'slot.destroy', reason });
+        // The destroyed slot may have been the one a waiting request would get.
+        if (context.queue.length > 0) createForQueue(context, enqueue, request.requestId, now + context.meta.timeoutInSecs * 1000);
+        return;
+      }
+      if (context.queue.length > 0) {
+        // Released straight to the oldest waiting request: release then assign.
+        enqueue.sendTo(entry.ref, { type: 'slot.release', keepAliveMs: MAX_DELAY_MS });
+        context.pool.setPhase(entry, 'idle');
+        serveQueue(context, enqueue, entry);
+        return;
+      }
+      parkSlot(context, enqueue, entry, 'slot.release');
+      runPrewarm(context, enqueue);
+    }),
+
+    slotReady: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'slot.ready') return;
+      const entry = context.pool.get(event.instanceId);
+      if (!entry) return;
+      context.lastPlatformError = undefined;
+      context.policy.recordSlotReady(context.clock.now(), event.createMs, event.initMs);
+      context.logger.info({ instanceId: event.instanceId, createMs: event.createMs, initMs: event.initMs }, 'slot initialized');
+      if (entry.phase === 'destroying') return;
+      context.pool.setPhase(entry, 'idle');
+      if (!serveQueue(context, enqueue, entry)) parkSlot(context, enqueue, entry, 'slot.keepAlive');
+    }),
+
+    slotFailed: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'slot.failed') return;
+      context.lastPlatformError = event.message;
+      context.logger.error({ instanceId: event.instanceId, error: event.message }, 'slot could not be made');
+      const entry = context.pool.get(event.instanceId);
+      if (entry) context.pool.setPhase(entry, 'destroying');
+      // Waiting requests still inside their timeout get another slot.
+      if (context.queue.length > 0) {
+        createForQueue(context, enqueue, event.instanceId, context.clock.now() + context.meta.timeoutInSecs * 1000);
+      }
+    }),
+
+    slotExpired: ({ context, event }) => {
+      if (event.type !== 'slot.expired') return;
+      const entry = context.pool.get(event.instanceId);
+      if (entry) context.pool.setPhase(entry, 'destroying');
+    },
+
+    slotRejected: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'slot.rejected') return;
+      const entry = context.pool.get(event.instanceId);
+      if (entry && entry.phase === 'busy') context.pool.setPhase(entry, 'destroying');
+      context.logger.warn({ instanceId: event.instanceId, requestId: event.ticket.requestId }, 'slot turned a request away, requeued');
+      const request: QueuedRequest<AssignReply> = {
+        requestId: event.ticket.requestId,
+        reply: event.ticket.reply,
+        queuedAt: context.clock.now(),
+        aheadAtQueueing: 0,
+      };
+      if (!assignToIdleSlot(context, enqueue, event.ticket)) {
+        context.queue.unshift(request);
+        createForQueue(context, enqueue, request.requestId, context.clock.now() + context.meta.timeoutInSecs * 1000);
+      }
+    }),
+
+    slotDestroyed: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      if (event.type !== 'slot.destroyed') return;
+      const entry = context.pool.get(event.instanceId);
+      if (!entry) return;
+      context.pool.remove(entry);
+      context.counters.slotsDestroyed++;
+      const fields = { instanceId: event.instanceId, reason: event.reason };
+      if (event.leaked) context.logger.error(fields, 'slot destroy failed, platform may still hold it');
+      else context.logger.info(fields, 'slot destroyed');
+      enqueue.stopChild(entry.ref);
+    }),
+
+    requestTimeout: ({ context, event }) => {
+      if (event.type !== 'app.requestTimeout') return;
+      const waiting = context.queue.remove(event.requestId);
+      if (!waiting) return;
+      context.counters.timeouts++;
+      const waitedMs = context.clock.now() - waiting.queuedAt;
+      const cause = context.lastPlatformError ? `: ${context.lastPlatformError}` : '';
+      const message =
+        `no instance of app ${context.meta.key} within its timeout of ${context.meta.timeoutInSecs} s ` +
+        `(waited ${waitedMs} ms, ${waiting.aheadAtQueueing} requests queued before it)${cause}`;
+      context.logger.error({ requestId: waiting.requestId, waitedMs, error: context.lastPlatformError }, 'request timed out');
+      waiting.reply({ status: 'InternalError', message });
+    },
+
+    policyTick: enqueueActions(({ context, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      context.policyTickDue = undefined;
+      runPrewarm(context, enqueue);
+    }),
+
+    beginShutdown: enqueueActions(({ context, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      rejectAll(context, `app ${context.meta.key} is shutting down`);
+      if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
+      context.policyTickDue = undefined;
+      for (const entry of context.pool.entries()) {
+        if (entry.phase !== 'destroying') context.pool.setPhase(entry, 'destroying');
+        enqueue.sendTo(entry.ref, { type: 'slot.destroy', reason: 'shutdown' });
+      }
+    }),
+
+    rejectAssignWhileDraining: ({ context, event }) => {
+      if (event.type !== 'app.assign') return;
+      event.reply({ status: 'InternalError', message: `app ${context.meta.key} is shutting down` });
+    },
+
+    reportDrained: sendParent(({ context }): AppReport => ({ type: 'app.drained', key: context.meta.key })),
+  },
+  guards: {
+    noSlotsLeft: ({ context }) => context.pool.size === 0,
+  },
+}).createMachine({
+  id: 'app',
+  context: ({ input }) => ({
+    ...input,
+    pool: new SlotPool<SlotRef>(),
+    queue: new RequestQueue<AssignReply>(),
+    counters: { assigns: 0, queued: 0, slotsCreated: 0, slotsDestroyed: 0, timeouts: 0 },
+  }),
+  initial: 'serving',
+  on: {
+    'app.release': { actions: 'release' },
+    'slot.ready': { actions: 'slotReady' },
+    'slot.failed': { actions: 'slotFailed' },
+    'slot.expired': { actions: 'slotExpired' },
+    'slot.rejected': { actions: 'slotRejected' },
+    'app.requestTimeout': { actions: 'requestTimeout' },
+  },
+  states: {
+    serving: {
+      on: {
+        'app.assign': { actions: 'assign' },
+        'slot.destroyed': { actions: 'slotDestroyed' },
+        'app.policyTick': { actions: 'policyTick' },
+        'app.shutdown': { target: 'draining', actions: 'beginShutdown' },
+      },
+    },
+    draining: {
+      always: { guard: 'noSlotsLeft', target: 'drained' },
+      on: {
+        'app.assign': { actions: 'rejectAssignWhileDraining' },
+        'slot.destroyed': { actions: 'slotDestroyed' },
+        // A slot made ready during shutdown is destroyed like the rest.
+        'slot.ready': {
+          actions: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+            const entry = context.pool.get(event.instanceId);
+            if (entry) enqueue.sendTo(entry.ref, { type: 'slot.destroy', reason: 'shutdown' });
+          }),
+        },
+      },
+    },
+    drained: {
+      entry: 'reportDrained',
+      on: {
+        'app.assign': { actions: 'rejectAssignWhileDraining' },
+      },
+    },
+  },
+});
+
+export type AppMachine = typeof appMachine;
+export type AppRef = ActorRefFrom<typeof appMachine>;

@@ -1,0 +1,383 @@
+/**
+ * One application instance on the platform, from CreateSlot to DestroySlot.
+ *
+ * Contract with the app supervisor (`actors/app.ts`):
+ * 1. The supervisor spawns a slot with the app's meta and a deadline. The slot
+ *    calls CreateSlot, then Init, retrying each failed call with a growing
+ *    backoff until the deadline, and tells the supervisor `slot.ready` once it
+ *    is initialized, or `slot.failed` when it gave up.
+ * 2. A ready slot sits in `idle` until the supervisor sends `slot.assign`
+ *    (it becomes `busy` and answers the request through the event's `reply`)
+ *    or `slot.keepAlive` (it waits that long for a request, then destroys
+ *    itself and tells the supervisor `slot.expired`).
+ * 3. A busy slot serves one request at a time. `slot.release` makes it idle
+ *    with the keep-alive the event carries.
+ * 4. `slot.destroy` is honoured in every state: at once when idle or busy,
+ *    after the call in flight when creating or initing.
+ * 5. A `slot.assign` that reaches a slot which is no longer idle goes back to
+ *    the supervisor as `slot.rejected`, with the request, so nothing is lost.
+ * 6. Whatever happened, the slot's last word is `slot.destroyed`, after which
+ *    the supervisor stops it.
+ */
+import { assign, fromPromise, sendParent, setup } from 'xstate';
+import type { Logger } from '../src/log.ts';
+import type { Clock } from '../src/clock.ts';
+import type { CreatedSlot, InitializedSlot, PlatformClient } from '../src/platform/client.ts';
+import type { AppMeta, AssignOutcome } from '../src/types.ts';
+
+/** Retry waits grow from this, doubling per attempt, up to MAX_RETRY_BACKOFF_MS. */
+const FIRST_RETRY_BACKOFF_MS = 50;
+const MAX_RETRY_BACKOFF_MS = 2_000;
+/** DestroySlot is retried this many times before the slot is given up as leaked. */
+const MAX_DESTROY_ATTEMPTS = 3;
+
+/** A request handed to a slot; `reply` answers the Assign call that is waiting. */
+export interface AssignTicket {
+  requestId: string;
+  reply: (outcome: AssignOutcome) => void;
+}
+
+export interface SlotInput {
+  instanceId: string;
+  meta: AppMeta;
+  /** Request id sent with the platform calls: the request that caused the slot, or a pre-warm id. */
+  causeId: string;
+  /** Clock time after which create and init failures are final. */
+  deadline: number;
+  platform: PlatformClient;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface SlotContext extends SlotInput {
+  slotId?: string;
+  createMs?: number;
+  initMs?: number;
+  /** Keep-alive of the current idle period, ms. */
+  keepAliveMs: number;
+  /** Request being served while busy. */
+  requestId?: string;
+  attempts: number;
+  /** Platform message of the last failed call. */
+  lastError?: string;
+  /** Set by `slot.destroy` while a create or init call is in flight. */
+  destroyRequested: boolean;
+  destroyReason: string;
+  callStartedAt: number;
+  /** Set when DestroySlot kept failing: the platform may still hold the slot. */
+  leaked: boolean;
+}
+
+/* Events a slot receives from its supervisor. */
+export type SlotEvent =
+  | { type: 'slot.assign'; ticket: AssignTicket }
+  | { type: 'slot.keepAlive'; keepAliveMs: number }
+  | { type: 'slot.release'; keepAliveMs: number }
+  | { type: 'slot.destroy'; reason: string };
+
+/* Events a slot sends to its supervisor. */
+export type SlotReport =
+  | { type: 'slot.ready'; instanceId: string; createMs: number; initMs: number }
+  | { type: 'slot.failed'; instanceId: string; message: string }
+  | { type: 'slot.expired'; instanceId: string }
+  | { type: 'slot.rejected'; instanceId: string; ticket: AssignTicket }
+  | { type: 'slot.destroyed'; instanceId: string; reason: string; leaked: boolean };
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function retryBackoffMs(attempts: number): number {
+  return Math.min(MAX_RETRY_BACKOFF_MS, FIRST_RETRY_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+export const slotMachine = setup({
+  types: {
+    input: {} as SlotInput,
+    context: {} as SlotContext,
+    events: {} as SlotEvent,
+  },
+  actors: {
+    createSlot: fromPromise<CreatedSlot, { platform: PlatformClient; requestId: string; memoryInMb: number }>(
+      ({ input }) => input.platform.createSlot({ requestId: input.requestId, memoryInMb: input.memoryInMb }),
+    ),
+    initSlot: fromPromise<
+      InitializedSlot,
+      { platform: PlatformClient; requestId: string; slotId: string; instanceId: string; meta: AppMeta }
+    >(({ input }) =>
+      input.platform.init({
+        requestId: input.requestId,
+        slotId: input.slotId,
+        instanceId: input.instanceId,
+        meta: input.meta,
+      }),
+    ),
+    destroySlot: fromPromise<void, { platform: PlatformClient; requestId: string; slotId: string; reason: string }>(
+      ({ input }) =>
+        input.platform.destroySlot({ requestId: input.requestId, slotId: input.slotId, reason: input.reason }),
+    ),
+  },
+  delays: {
+    // Node.js fires a timer longer than 2^31 - 1 ms at once, so longer keep-alives are capped.
+    keepAlive: ({ context }) => Math.min(context.keepAliveMs, 2 ** 31 - 1),
+    retryBackoff: ({ context }) => retryBackoffMs(context.attempts),
+  },
+  guards: {
+    destroyRequested: ({ context }) => context.destroyRequested,
+    canRetry: ({ context }) => context.clock.now() + retryBackoffMs(context.attempts) < context.deadline,
+    canRetryDestroy: ({ context }) => context.attempts < MAX_DESTROY_ATTEMPTS,
+  },
+  actions: {
+    markCallStart: assign({ callStartedAt: ({ context }) => context.clock.now() }),
+    recordFailure: assign({
+      attempts: ({ context }) => context.attempts + 1,
+      lastError: (_, params: { error: unknown }) => errorMessage(params.error),
+    }),
+    logRetry: ({ context }, params: { call: string }) => {
+      context.logger.warn(
+        { call: params.call, attempt: context.attempts, error: context.lastError, retryInMs: retryBackoffMs(context.attempts) },
+        'platform call failed, retrying',
+      );
+    },
+    requestDestroy: assign({
+      destroyRequested: true,
+      destroyReason: (_, params: { reason: string }) => params.reason,
+    }),
+    reportReady: sendParent(({ context }): SlotReport => ({
+      type: 'slot.ready',
+      instanceId: context.instanceId,
+      createMs: context.createMs ?? 0,
+      initMs: context.initMs ?? 0,
+    })),
+    reportFailed: sendParent(({ context }): SlotReport => ({
+      type: 'slot.failed',
+      instanceId: context.instanceId,
+      message: context.lastError ?? 'unknown platform error',
+    })),
+    reportExpired: sendParent(({ context }): SlotReport => ({ type: 'slot.expired', instanceId: context.instanceId })),
+    reportDestroyed: sendParent(({ context }): SlotReport => ({
+      type: 'slot.destroyed',
+      instanceId: context.instanceId,
+      reason: context.destroyReason,
+      leaked: context.leaked,
+    })),
+    rejectAssign: sendParent(({ context, event }): SlotReport => {
+      if (event.type !== 'slot.assign') throw new Error(`rejectAssign needs slot.assign, got ${event.type}`);
+      return { type: 'slot.rejected', instanceId: context.instanceId, ticket: event.ticket };
+    }),
+    acceptAssign: assign(({ context, event }) => {
+      if (event.type !== 'slot.assign') return {};
+      event.ticket.reply({ status: 'Ok', instanceId: context.instanceId, slotId: context.slotId ?? '' });
+      return { requestId: event.ticket.requestId };
+    }),
+    setKeepAlive: assign({
+      keepAliveMs: ({ event }) => ('keepAliveMs' in event ? Math.max(0, event.keepAliveMs) : 0),
+      requestId: undefined,
+    }),
+  },
+}).createMachine({
+  id: 'slot',
+  context: ({ input }) => ({
+    ...input,
+    keepAliveMs: 0,
+    attempts: 0,
+    destroyRequested: false,
+    destroyReason: 'shutdown',
+    callStartedAt: input.clock.now(),
+    leaked: false,
+  }),
+  initial: 'creating',
+  on: {
+    // Default for states that do not handle it: the request goes back to the supervisor.
+    'slot.assign': { actions: 'rejectAssign' },
+  },
+  states: {
+    creating: {
+      entry: 'markCallStart',
+      invoke: {
+        src: 'createSlot',
+        input: ({ context }) => ({
+          platform: context.platform,
+          requestId: context.causeId,
+          memoryInMb: context.meta.memoryInMb,
+        }),
+        onDone: {
+          target: 'initing',
+          actions: [
+            assign({
+              slotId: ({ event }) => event.output.slotId,
+              createMs: ({ context }) => context.clock.now() - context.callStartedAt,
+              attempts: 0,
+              lastError: undefined,
+            }),
+            ({ context }) => context.logger.info({ slotId: context.slotId, createMs: context.createMs }, 'slot created'),
+          ],
+        },
+        onError: [
+          {
+            guard: 'destroyRequested',
+            target: 'destroyed',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'canRetry',
+            target: 'retryingCreate',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+              { type: 'logRetry', params: { call: 'CreateSlot' } },
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+              assign({ destroyReason: 'create failed' }),
+            ],
+          },
+        ],
+      },
+      on: {
+        'slot.destroy': { actions: { type: 'requestDestroy', params: ({ event }) => ({ reason: event.reason }) } },
+      },
+    },
+    retryingCreate: {
+      after: { retryBackoff: 'creating' },
+      on: {
+        'slot.destroy': { target: 'destroyed', actions: assign({ destroyReason: ({ event }) => event.reason }) },
+      },
+    },
+    initing: {
+      entry: 'markCallStart',
+      invoke: {
+        src: 'initSlot',
+        input: ({ context }) => ({
+          platform: context.platform,
+          requestId: context.causeId,
+          slotId: context.slotId!,
+          instanceId: context.instanceId,
+          meta: context.meta,
+        }),
+        onDone: [
+          {
+            guard: 'destroyRequested',
+            target: 'destroying',
+            actions: assign({ initMs: ({ context }) => context.clock.now() - context.callStartedAt }),
+          },
+          {
+            target: 'idle',
+            actions: [
+              assign({ initMs: ({ context }) => context.clock.now() - context.callStartedAt, attempts: 0 }),
+              'reportReady',
+            ],
+          },
+        ],
+        onError: [
+          {
+            guard: 'destroyRequested',
+            target: 'destroying',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'canRetry',
+            target: 'retryingInit',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+              { type: 'logRetry', params: { call: 'Init' } },
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+              assign({ destroyReason: 'init failed' }),
+            ],
+          },
+        ],
+      },
+      on: {
+        'slot.destroy': { actions: { type: 'requestDestroy', params: ({ event }) => ({ reason: event.reason }) } },
+      },
+    },
+    retryingInit: {
+      after: { retryBackoff: 'initing' },
+      on: {
+        'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
+      },
+    },
+    // Create or init gave up: the supervisor learns why, and a half-made slot is destroyed.
+    failed: {
+      entry: 'reportFailed',
+      always: [{ guard: ({ context }) => context.slotId !== undefined, target: 'destroying' }, { target: 'destroyed' }],
+    },
+    idle: {
+      after: {
+        keepAlive: { target: 'destroying', actions: [assign({ destroyReason: 'keep-alive expired' }), 'reportExpired'] },
+      },
+      on: {
+        'slot.assign': { target: 'busy', actions: 'acceptAssign' },
+        // A new keep-alive restarts the idle timer.
+        'slot.keepAlive': { target: 'idle', reenter: true, actions: 'setKeepAlive' },
+        'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
+      },
+    },
+    busy: {
+      on: {
+        'slot.release': { target: 'idle', actions: 'setKeepAlive' },
+        'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
+      },
+    },
+    destroying: {
+      entry: assign({ attempts: 0, lastError: undefined }),
+      initial: 'calling',
+      states: {
+        calling: {
+          invoke: {
+            src: 'destroySlot',
+            input: ({ context }) => ({
+              platform: context.platform,
+              requestId: context.causeId,
+              slotId: context.slotId!,
+              reason: context.destroyReason,
+            }),
+            onDone: { target: '#slot.destroyed', actions: assign({ lastError: undefined }) },
+            onError: [
+              {
+                guard: 'canRetryDestroy',
+                target: 'waiting',
+                actions: [
+                  { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+                  { type: 'logRetry', params: { call: 'DestroySlot' } },
+                ],
+              },
+              {
+                target: '#slot.destroyed',
+                actions: [
+                  { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+                  assign({ leaked: true }),
+                  ({ context }) =>
+                    context.logger.error(
+                      { slotId: context.slotId, error: context.lastError, attempts: context.attempts },
+                      'DestroySlot kept failing, giving the slot up as leaked',
+                    ),
+                ],
+              },
+            ],
+          },
+        },
+        waiting: {
+          after: { retryBackoff: 'calling' },
+        },
+      },
+      on: {
+        // Already on its way out; a repeated destroy changes nothing.
+        'slot.destroy': {},
+      },
+    },
+    destroyed: {
+      type: 'final',
+      entry: 'reportDestroyed',
+    },
+  },
+});
+
+export type SlotMachine = typeof slotMachine;
