@@ -160,7 +160,8 @@ function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<Slo
 
 /** Makes an available slot idle with the policy's keep-alive. */
 function parkSlot(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}, eventType: 'slot.release' | 'slot.keepAlive'): void {
-  const keepAliveMs = context.policy.keepAliveMs(context.clock.now(), context.pool.counts(context.queue.length));
+  const cause = eventType === 'slot.release' ? 'released' : 'ready';
+  const keepAliveMs = context.policy.keepAliveMs(context.clock.now(), context.pool.counts(context.queue.length), cause);
   context.pool.setPhase(entry, 'idle');
   enqueue.sendTo(entry.ref, { type: eventType, keepAliveMs });
 }

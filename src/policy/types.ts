@@ -24,8 +24,13 @@ export interface AppPolicy {
 
   /** Slots to create for a request that found no idle slot; `pool.queued` already counts it. */
   slotsToCreate(now: number, pool: PoolCounts): number;
-  /** How long a slot that just became idle stays alive without a request. */
-  keepAliveMs(now: number, pool: PoolCounts): number;
+  /**
+   * How long a slot that just became idle stays alive without a request.
+   * `cause` says whether a request released it or it just finished Init
+   * with no request waiting (a slot created ahead of demand, or one whose
+   * request was served by another slot first).
+   */
+  keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number;
   /**
    * Slots to create ahead of demand now, and when to ask again. Policies that
    * never create ahead leave this out.
@@ -34,6 +39,8 @@ export interface AppPolicy {
   /** A one-line account of the current decisions, for reports. */
   explain?(): string;
 }
+
+export type KeepAliveCause = 'released' | 'ready';
 
 export interface PrewarmDecision {
   create: number;

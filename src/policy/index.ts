@@ -1,0 +1,42 @@
+/**
+ * Policies by name, for the command line and the evaluator.
+ *
+ * - `fixed-keepalive[:DURATION]`: every released slot lives DURATION (default
+ *   10m, AWS Lambda's keep-alive); nothing is created ahead of a request.
+ * - `reference`: the contest's reference scaler: a fixed 5-minute keep-alive
+ *   checked every 10 s, nothing created ahead of a request.
+ * - `hybrid-histogram`: Shahrad et al., USENIX ATC 2020 (`hybrid-histogram.ts`).
+ */
+import { formatDuration, parseDurationMs } from './duration.ts';
+import { FixedKeepAlivePolicy } from './fixed-keepalive.ts';
+import { HybridHistogramPolicy } from './hybrid-histogram.ts';
+import type { Policy } from './types.ts';
+
+export const DEFAULT_POLICY = 'fixed-keepalive';
+const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
+
+export const POLICY_NAMES = ['fixed-keepalive', 'reference', 'hybrid-histogram'] as const;
+
+/** Creates a policy from a name such as `reference` or `fixed-keepalive:20m`. */
+export function createPolicy(spec: string = DEFAULT_POLICY): Policy {
+  const [name, argument, ...rest] = spec.split(':');
+  if (rest.length > 0) throw new RangeError(`policy "${spec}" is invalid: expected NAME or NAME:ARGUMENT`);
+  switch (name) {
+    case 'fixed-keepalive': {
+      const keepAliveMs = argument === undefined ? DEFAULT_KEEP_ALIVE_MS : parseDurationMs(argument, 'fixed-keepalive duration');
+      return new FixedKeepAlivePolicy({ keepAliveMs }, `fixed-keepalive:${formatDuration(keepAliveMs)}`);
+    }
+    case 'reference':
+      noArgument(name, argument);
+      return new FixedKeepAlivePolicy({ keepAliveMs: 5 * 60_000, checkIntervalMs: 10_000 }, 'reference');
+    case 'hybrid-histogram':
+      noArgument(name, argument);
+      return new HybridHistogramPolicy();
+    default:
+      throw new RangeError(`policy "${spec}" not found; expected one of ${POLICY_NAMES.join(', ')}`);
+  }
+}
+
+function noArgument(name: string, argument: string | undefined): void {
+  if (argument !== undefined) throw new RangeError(`policy ${name} takes no argument, got "${argument}"`);
+}
