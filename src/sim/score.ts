@@ -21,7 +21,7 @@ const MS_PER_SEC = 1000;
 
 /**
  * Latency histogram with logarithmic bins, so memory stays bounded however
- * many values it receives. Bin i holds values in [MIN x GROWTH^i, MIN x GROWTH^(i+1)),
+ * many values it receives. Bin i contains values in [MIN x GROWTH^i, MIN x GROWTH^(i+1)),
  * and a percentile is reported as its bin's geometric midpoint, clamped to the
  * exact minimum and maximum seen: within 0.5 % of the true value for values
  * of at least MIN ms. Values below MIN ms (1 µs) share one bin reported as 0
@@ -226,9 +226,10 @@ export class ScoreAccumulator {
 
   /**
    * Computes the score. Each slot is charged from its creation to its
-   * destruction, or to `endMs` when it was destroyed later or never; slot time
-   * goes to the app the slot was initialized for, else to UNASSIGNED_APP.
-   * The accumulator is left unchanged, so `finish` may be called again.
+   * destruction, or to `endMs` when it was destroyed later or never. Slot
+   * time goes to the app the slot was initialized for, else to
+   * UNASSIGNED_APP. The accumulator is left unchanged, so `finish` may be
+   * called again.
    */
   finish(options: FinishOptions): ScoreSummary {
     const { slots, endMs } = options;
@@ -253,7 +254,7 @@ export class ScoreAccumulator {
       apps.push({ appKey: key, ...figures });
       addInto(total, aggregate, slotEntry);
     }
-    apps.sort((a, b) => b.requests - a.requests || (a.appKey < b.appKey ? -1 : a.appKey > b.appKey ? 1 : 0));
+    apps.sort((a, b) => b.requests - a.requests || a.appKey.localeCompare(b.appKey));
 
     const overall = toFigures(total, total.slotGBs, total.slots, this.#overallLatency);
     return { overall: { ...overall, peakSlots: options.peakSlots ?? 0 }, apps, endMs };
