@@ -1,0 +1,108 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  ConvertError,
+  DEFAULT_APPS_PATH,
+  DEFAULT_START_TIME,
+  MINUTES_PER_DAY,
+  convertAzure,
+  samplePaths,
+  type SamplePaths,
+  type Shape,
+} from './azure.ts';
+
+interface ConvertFlags {
+  sample?: string;
+  size?: number;
+  inv?: string;
+  run?: string;
+  mem?: string;
+  fromMinute: number;
+  minutes?: number;
+  functions?: number;
+  function: string[];
+  maxDurationMs?: number;
+  shape: Shape;
+  seed: number;
+  startTime: number;
+  apps: string;
+  out: string;
+}
+
+/**
+ * Adds the `convert` command to `program`: an Azure Functions 2019 trace
+ * sample in, a dataset folder out. The summary goes to `write` (stdout by default).
+ */
+export function registerConvert(program: Command, write: (text: string) => void = (text) => process.stdout.write(text)): Command {
+  return program
+    .command('convert')
+    .description('Convert a sample of the Azure Functions 2019 trace into a dataset folder (metas.jsonl, requests.jsonl)')
+    .option('--sample <dir>', 'folder with the sample files <size>_inv.csv, <size>_run.csv, <size>_mem.csv')
+    .option('--size <n>', 'number of functions in the sample, naming its files (with --sample)', positiveInteger)
+    .option('--inv <file>', 'invocations per minute file (instead of --sample and --size)')
+    .option('--run <file>', 'durations file (instead of --sample and --size)')
+    .option('--mem <file>', 'memory file (instead of --sample and --size)')
+    .option('--from-minute <minute>', `first minute of the window, 0 to ${MINUTES_PER_DAY - 1} (0 is the column minute_1)`, wholeNumber, 0)
+    .option('--minutes <count>', 'length of the window in minutes (default: to the end of the day)', positiveInteger)
+    .option('--function <hash>', 'keep this function (full hash or a unique prefix); repeatable', collect, [])
+    .option('--max-duration-ms <ms>', 'leave out functions whose modelled maximum duration exceeds this many ms', wholeNumber)
+    .option('--functions <count>', 'keep the N functions with the most invocations in the window, after the other filters', positiveInteger)
+    .addOption(new Option('--shape <shape>', 'azure: the trace\'s durations; contest: each function takes the init time and mean duration of a contest app')
+      .choices(['azure', 'contest']).default('azure'))
+    .option('--seed <n>', 'seed for pairing, instants and durations; same seed, same bytes', integer, 1)
+    .option('--start-time <ms>', 'epoch ms of minute 0 of the trace day', wholeNumber, DEFAULT_START_TIME)
+    .option('--apps <file>', 'contest application table (JSON lines of key, initDurationInMs, meanDurationInMs)', DEFAULT_APPS_PATH)
+    .requiredOption('--out <dir>', 'folder to write metas.jsonl and requests.jsonl into (files of those names are replaced)')
+    .action(async (flags: ConvertFlags) => {
+      const summary = await convertAzure({
+        ...inputPaths(flags),
+        appsPath: flags.apps,
+        outDir: flags.out,
+        fromMinute: flags.fromMinute,
+        minutes: flags.minutes,
+        functionHashes: flags.function,
+        maxDurationMs: flags.maxDurationMs,
+        functions: flags.functions,
+        shape: flags.shape,
+        seed: flags.seed,
+        startTime: flags.startTime,
+      });
+      write(`${JSON.stringify(summary, null, 2)}\n`);
+    });
+}
+
+function inputPaths(flags: ConvertFlags): SamplePaths {
+  const explicit = [flags.inv, flags.run, flags.mem];
+  if (explicit.every((path) => path !== undefined)) {
+    if (flags.sample !== undefined) throw new ConvertError('give either --sample and --size, or --inv, --run and --mem, not both');
+    return { invPath: flags.inv!, runPath: flags.run!, memPath: flags.mem! };
+  }
+  if (explicit.some((path) => path !== undefined)) {
+    throw new ConvertError('--inv, --run and --mem go together; give all three');
+  }
+  if (flags.sample === undefined || flags.size === undefined) {
+    throw new ConvertError('missing input: give --sample <dir> and --size <n>, or --inv, --run and --mem');
+  }
+  return samplePaths(flags.sample, flags.size);
+}
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  return parsed;
+}
+
+function wholeNumber(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 0) throw new InvalidArgumentError(`expected a non-negative whole number, got ${value}`);
+  return parsed;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 1) throw new InvalidArgumentError(`expected a positive whole number, got ${value}`);
+  return parsed;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

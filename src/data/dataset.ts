@@ -1,0 +1,224 @@
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
+
+/** Folder of the dataset shipped with the package, used for the name 'default'. */
+export const DEFAULT_DATASET_DIR = fileURLToPath(new URL('../../data/default', import.meta.url));
+
+/** A dataset line that failed validation, with where it is. */
+export class DatasetError extends Error {
+  readonly file: string;
+  readonly line: number;
+  /** The field at fault; undefined when the line as a whole is (bad JSON, not an object). */
+  readonly field?: string;
+
+  constructor(file: string, line: number, field: string | undefined, problem: string) {
+    super(`${file}:${line}: ${field === undefined ? '' : `field "${field}" `}${problem}`);
+    this.name = 'DatasetError';
+    this.file = file;
+    this.line = line;
+    this.field = field;
+  }
+}
+
+/**
+ * Reads a metas file: one app a line, as
+ * `{"key", "runtime", "timeoutInSecs", "memoryInMb", "initDurationInMs"}`.
+ * Numbers must be whole (the wire carries them as integers), memory positive,
+ * the others non-negative; keys unique and non-empty. Blank lines are skipped
+ * and fields beyond these are ignored. Rejects with a DatasetError naming the
+ * file, line and field of the first invalid line.
+ */
+export async function readMetas(path: string): Promise<Map<string, DatasetMeta>> {
+  const metas = new Map<string, DatasetMeta>();
+  const lineOfKey = new Map<string, number>();
+  for await (const { record, line } of jsonLines(path)) {
+    const meta: DatasetMeta = {
+      key: nonEmptyString(record, 'key', path, line),
+      runtime: stringField(record, 'runtime', path, line),
+      timeoutInSecs: wholeNumber(record, 'timeoutInSecs', path, line, 0),
+      memoryInMb: wholeNumber(record, 'memoryInMb', path, line, 1),
+      initDurationInMs: wholeNumber(record, 'initDurationInMs', path, line, 0),
+    };
+    const earlier = lineOfKey.get(meta.key);
+    if (earlier !== undefined) {
+      throw new DatasetError(path, line, 'key', `repeats app ${JSON.stringify(meta.key)} of line ${earlier}`);
+    }
+    lineOfKey.set(meta.key, line);
+    metas.set(meta.key, meta);
+  }
+  if (metas.size === 0) {
+    throw new Error(`${path}: no apps found; a metas file needs at least one line`);
+  }
+  return metas;
+}
+
+/**
+ * Streams a requests file, one line at a time, as
+ * `{"startTime", "metaKey", "durationsInMs", "statusCode"}`. Numbers must be
+ * whole, times and durations non-negative, `metaKey` one of `metas`, and
+ * `startTime` must not decrease from one line to the next (the replayer needs
+ * arrival order). Blank lines are skipped and other fields ignored. The
+ * iteration throws a DatasetError naming the file, line and field of the first
+ * invalid line; lines before it have already been yielded.
+ */
+export async function* readRequests(
+  path: string,
+  metas: ReadonlyMap<string, DatasetMeta>,
+): AsyncGenerator<DatasetRequest, void, undefined> {
+  let previousStart = -Infinity;
+  let previousLine = 0;
+  for await (const { record, line } of jsonLines(path)) {
+    const request: DatasetRequest = {
+      startTime: wholeNumber(record, 'startTime', path, line, 0),
+      metaKey: nonEmptyString(record, 'metaKey', path, line),
+      durationsInMs: wholeNumber(record, 'durationsInMs', path, line, 0),
+      statusCode: wholeNumber(record, 'statusCode', path, line, -Infinity),
+    };
+    if (!metas.has(request.metaKey)) {
+      throw new DatasetError(path, line, 'metaKey', `names app ${JSON.stringify(request.metaKey)}, which is not in the metas`);
+    }
+    if (request.startTime < previousStart) {
+      throw new DatasetError(path, line, 'startTime',
+        `is ${request.startTime}, earlier than ${previousStart} on line ${previousLine}; requests must be sorted by startTime`);
+    }
+    previousStart = request.startTime;
+    previousLine = line;
+    yield request;
+  }
+}
+
+/** Paths of a dataset's two files. */
+export interface DatasetPaths {
+  name: string;
+  metasPath: string;
+  requestsPath: string;
+}
+
+/**
+ * Finds the files of a dataset given 'default' (the dataset shipped in
+ * data/default) or a folder. In a folder, the first of these pairs that
+ * exists is used:
+ * 1. `metas.jsonl` and `requests.jsonl`;
+ * 2. `metas` and `requests`;
+ * 3. `<folder name>-metas.jsonl` and `<folder name>-requests.jsonl`;
+ * 4. the only `<name>-metas.jsonl` with a matching `<name>-requests.jsonl`.
+ * The name is the folder's name, or `<name>` for the last two.
+ */
+export function resolveDataset(pathOrName: string): DatasetPaths {
+  if (pathOrName === 'default') {
+    return { name: 'default', metasPath: join(DEFAULT_DATASET_DIR, 'metas.jsonl'), requestsPath: join(DEFAULT_DATASET_DIR, 'requests.jsonl') };
+  }
+
+  const folder = resolve(pathOrName);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new Error(`dataset ${JSON.stringify(pathOrName)} not found: expected 'default' or a folder with a metas and a requests file`);
+  }
+  const folderName = basename(folder);
+  const pairs: Array<[name: string, metas: string, requests: string]> = [
+    [folderName, 'metas.jsonl', 'requests.jsonl'],
+    [folderName, 'metas', 'requests'],
+    [folderName, `${folderName}-metas.jsonl`, `${folderName}-requests.jsonl`],
+  ];
+  for (const [name, metas, requests] of pairs) {
+    if (isFile(join(folder, metas)) && isFile(join(folder, requests))) {
+      return { name, metasPath: join(folder, metas), requestsPath: join(folder, requests) };
+    }
+  }
+
+  const prefixed = readdirSync(folder)
+    .filter((file) => file.endsWith('-metas.jsonl'))
+    .map((file) => file.slice(0, -'-metas.jsonl'.length))
+    .filter((name) => isFile(join(folder, `${name}-requests.jsonl`)))
+    .sort();
+  if (prefixed.length === 1) {
+    const name = prefixed[0]!;
+    return { name, metasPath: join(folder, `${name}-metas.jsonl`), requestsPath: join(folder, `${name}-requests.jsonl`) };
+  }
+  if (prefixed.length > 1) {
+    throw new Error(`dataset folder ${folder} holds several datasets (${prefixed.join(', ')}); move each into its own folder`);
+  }
+  throw new Error(`dataset folder ${folder} has no metas and requests files: expected metas.jsonl and requests.jsonl, `
+    + `or <name>-metas.jsonl and <name>-requests.jsonl`);
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** Yields each non-blank line of `path` parsed as a JSON object, with its 1-based line number. */
+async function* jsonLines(path: string): AsyncGenerator<{ record: Record<string, unknown>; line: number }> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw new DatasetError(path, line, undefined, `is not valid JSON (${(error as Error).message})`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new DatasetError(path, line, undefined, `must be a JSON object, got ${truncate(text)}`);
+      }
+      yield { record: parsed as Record<string, unknown>, line };
+    }
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+function field(record: Record<string, unknown>, name: string, path: string, line: number): unknown {
+  if (!(name in record)) throw new DatasetError(path, line, name, 'is missing');
+  return record[name];
+}
+
+function stringField(record: Record<string, unknown>, name: string, path: string, line: number): string {
+  const value = field(record, name, path, line);
+  if (typeof value !== 'string') {
+    throw new DatasetError(path, line, name, `must be a string, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function nonEmptyString(record: Record<string, unknown>, name: string, path: string, line: number): string {
+  const value = stringField(record, name, path, line);
+  if (value === '') throw new DatasetError(path, line, name, 'must not be empty');
+  return value;
+}
+
+function wholeNumber(record: Record<string, unknown>, name: string, path: string, line: number, minimum: number): number {
+  const value = field(record, name, path, line);
+  if (typeof value !== 'number') {
+    throw new DatasetError(path, line, name, `must be a number, got ${describeValue(value)}`);
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new DatasetError(path, line, name, `must be a whole number, got ${value}`);
+  }
+  if (value < minimum) {
+    const expected = minimum === 0 ? 'must not be negative' : `must be at least ${minimum}`;
+    throw new DatasetError(path, line, name, `${expected}, got ${value}`);
+  }
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function truncate(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
