@@ -581,7 +581,10 @@ class Replayer {
   #recordViolation(flight: InFlight, instanceId: string, kind: ViolationKind, message: string): void {
     const appKey = flight.request.metaKey;
     tally(this.#violations, kind, { kind, requestId: flight.requestId, appKey, instanceId, message }, this.#maxExamples);
-    this.#options.logger?.warn({ requestId: flight.requestId, appKey, instanceId, kind }, 'assignment violation');
+    // Logged as long as examples are kept; later ones are only counted.
+    if (this.#violations.total <= this.#maxExamples) {
+      this.#options.logger?.warn({ requestId: flight.requestId, appKey, instanceId, kind, message }, 'assignment violation');
+    }
   }
 
   #recordIdleError(flight: InFlight, kind: string, message: string): void {
