@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConvert } from './data/convert-cli.ts';
 import { ConvertError } from './data/azure.ts';
-import { DatasetError } from './data/dataset.ts';
+import { DatasetError, DatasetNotFoundError } from './data/dataset.ts';
 import { registerCharts } from './inspect/index.ts';
 import { registerServe } from './serve.ts';
 
@@ -16,7 +16,12 @@ registerCharts(program);
 
 /** Errors caused by the user's input: reported in one line, exit code 2. */
 function isInputError(error: unknown): boolean {
-  return error instanceof DatasetError || error instanceof ConvertError || error instanceof RangeError;
+  return (
+    error instanceof DatasetError ||
+    error instanceof DatasetNotFoundError ||
+    error instanceof ConvertError ||
+    error instanceof RangeError
+  );
 }
 
 try {

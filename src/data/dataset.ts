@@ -7,6 +7,14 @@ import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 /** Folder of the dataset shipped with the package, used for the name 'default'. */
 export const DEFAULT_DATASET_DIR = fileURLToPath(new URL('../../data/default', import.meta.url));
 
+/** A dataset that could not be located: no such folder, or no metas and requests files in it. */
+export class DatasetNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetNotFoundError';
+  }
+}
+
 /** A dataset line that failed validation, with where it is. */
 export class DatasetError extends Error {
   readonly file: string;
@@ -114,7 +122,7 @@ export function resolveDataset(pathOrName: string): DatasetPaths {
 
   const folder = resolve(pathOrName);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new Error(`dataset ${JSON.stringify(pathOrName)} not found: expected 'default' or a folder with a metas and a requests file`);
+    throw new DatasetNotFoundError(`dataset ${JSON.stringify(pathOrName)} not found: expected 'default' or a folder with a metas and a requests file`);
   }
   const folderName = basename(folder);
   const pairs: Array<[name: string, metas: string, requests: string]> = [
@@ -138,9 +146,9 @@ export function resolveDataset(pathOrName: string): DatasetPaths {
     return { name, metasPath: join(folder, `${name}-metas.jsonl`), requestsPath: join(folder, `${name}-requests.jsonl`) };
   }
   if (prefixed.length > 1) {
-    throw new Error(`dataset folder ${folder} holds several datasets (${prefixed.join(', ')}); move each into its own folder`);
+    throw new DatasetNotFoundError(`dataset folder ${folder} holds several datasets (${prefixed.join(', ')}); move each into its own folder`);
   }
-  throw new Error(`dataset folder ${folder} has no metas and requests files: expected metas.jsonl and requests.jsonl, `
+  throw new DatasetNotFoundError(`dataset folder ${folder} has no metas and requests files: expected metas.jsonl and requests.jsonl, `
     + `or <name>-metas.jsonl and <name>-requests.jsonl`);
 }
 

@@ -6,7 +6,11 @@
  * - `reference`: the contest's reference scaler: a fixed 5-minute keep-alive
  *   checked every 10 s, nothing created ahead of a request.
  * - `hybrid-histogram`: Shahrad et al., USENIX ATC 2020 (`hybrid-histogram.ts`).
+ * - `adaptive[:WEIGHT]`: per app, the keep-alive that would have cost least in
+ *   the score on the app's recent traffic (`adaptive.ts`); WEIGHT (default 1)
+ *   trades cold starts for memory.
  */
+import { AdaptivePolicy } from './adaptive.ts';
 import { formatDuration, parseDurationMs } from './duration.ts';
 import { FixedKeepAlivePolicy } from './fixed-keepalive.ts';
 import { HybridHistogramPolicy } from './hybrid-histogram.ts';
@@ -15,7 +19,7 @@ import type { Policy } from './types.ts';
 export const DEFAULT_POLICY = 'fixed-keepalive';
 const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
 
-export const POLICY_NAMES = ['fixed-keepalive', 'reference', 'hybrid-histogram'] as const;
+export const POLICY_NAMES = ['fixed-keepalive', 'reference', 'hybrid-histogram', 'adaptive'] as const;
 
 /** Creates a policy from a name such as `reference` or `fixed-keepalive:20m`. */
 export function createPolicy(spec: string = DEFAULT_POLICY): Policy {
@@ -32,6 +36,14 @@ export function createPolicy(spec: string = DEFAULT_POLICY): Policy {
     case 'hybrid-histogram':
       noArgument(name, argument);
       return new HybridHistogramPolicy();
+    case 'adaptive': {
+      if (argument === undefined) return new AdaptivePolicy();
+      const coldStartWeight = Number(argument);
+      if (argument.trim() === '' || !Number.isFinite(coldStartWeight) || coldStartWeight <= 0) {
+        throw new RangeError(`adaptive weight is invalid: "${argument}"; expected a positive number such as 0.5 or 2`);
+      }
+      return new AdaptivePolicy({ coldStartWeight });
+    }
     default:
       throw new RangeError(`policy "${spec}" not found; expected one of ${POLICY_NAMES.join(', ')}`);
   }
