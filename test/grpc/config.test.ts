@@ -112,7 +112,7 @@ describe('serve configuration', () => {
       label: 'policy',
       flags: { policy: 'magic' },
       message:
-        'invalid value "magic" for --policy: policy "magic" not found; expected one of fixed-keepalive, reference, hybrid-histogram',
+        'invalid value "magic" for --policy: policy "magic" not found; expected one of fixed-keepalive, reference, hybrid-histogram, adaptive',
     },
     {
       label: 'policy argument',
