@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert } from './data/convert-cli.ts';
 import { ConvertError } from './data/azure.ts';
 import { DatasetError, DatasetNotFoundError } from './data/dataset.ts';
+import { registerCompare, registerEvaluate } from './eval/cli.ts';
+import { SourceError } from './eval/sources.ts';
 import { registerCharts } from './inspect/index.ts';
 import { registerServe } from './serve.ts';
 
@@ -13,6 +15,8 @@ const program = new Command('scaler')
 registerServe(program);
 registerConvert(program);
 registerCharts(program);
+registerEvaluate(program);
+registerCompare(program);
 
 /** Errors caused by the user's input: reported in one line, exit code 2. */
 function isInputError(error: unknown): boolean {
@@ -20,6 +24,7 @@ function isInputError(error: unknown): boolean {
     error instanceof DatasetError ||
     error instanceof DatasetNotFoundError ||
     error instanceof ConvertError ||
+    error instanceof SourceError ||
     error instanceof RangeError
   );
 }

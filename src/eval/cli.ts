@@ -1,0 +1,252 @@
+/**
+ * The `evaluate` and `compare` commands: score policies on datasets in
+ * virtual time, from the command line.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_POLICY } from '../policy/index.ts';
+import { DEFAULT_CREATE_DURATION_MS } from '../sim/platform.ts';
+import {
+  DEFAULT_COMPARE_DIR,
+  DEFAULT_DATASETS,
+  DEFAULT_POLICIES,
+  runComparison,
+  writeComparison,
+  type CompareEvent,
+  type SourceConvertOptions,
+} from './compare.ts';
+import { evaluate, type Evaluation } from './evaluate.ts';
+import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
+import { openSource } from './sources.ts';
+import { formatCount, formatFixed, formatPercent } from './table.ts';
+
+/** Output streams of a command: results go to `out`, progress and notes to `err`. */
+export interface CommandOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether `err` is a terminal, which gets a progress line rewritten in place. */
+  errIsTty: boolean;
+}
+
+const processOutput: CommandOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  errIsTty: process.stderr.isTTY === true,
+};
+
+interface ConvertFlags {
+  fromMinute?: number;
+  minutes?: number;
+  functions?: number;
+  seed?: number;
+}
+
+interface EvaluateFlags extends ConvertFlags {
+  dataset: string;
+  policy: string;
+  createMs: number;
+  json?: string;
+}
+
+interface CompareFlags extends ConvertFlags {
+  datasets: string[];
+  policies: string[];
+  out: string;
+  jobs: number;
+  createMs: number;
+}
+
+function addConvertOptions(command: Command): Command {
+  return command
+    .option('--from-minute <minute>', 'azure: sources: first minute of the trace day to replay, 0 to 1439', wholeNumber)
+    .option('--minutes <count>', 'azure: sources: minutes to replay (default: to the end of the day)', positiveInteger)
+    .option('--functions <count>', 'azure: sources: keep the N functions with the most invocations in the window', positiveInteger)
+    .option('--seed <n>', 'azure: sources: seed of the conversion (default 1)', integer);
+}
+
+/** Adds `evaluate`: one policy on one dataset, a one-screen summary and the offline bound. */
+export function registerEvaluate(program: Command, output: CommandOutput = processOutput): Command {
+  const command = program
+    .command('evaluate')
+    .description('score one policy on one dataset in virtual time and compare it with the offline bound')
+    .option('--dataset <spec>', "'default', a dataset folder, or azure:SIZE[:SHAPE[:DIR]] (SIZE 10, 100 or 200; SHAPE azure or contest)", 'default')
+    .option('--policy <spec>', 'reference, fixed-keepalive[:DURATION], hybrid-histogram or adaptive[:WEIGHT]', DEFAULT_POLICY)
+    .option('--create-ms <ms>', 'time a CreateSlot takes on the simulated platform, ms', wholeNumber, DEFAULT_CREATE_DURATION_MS);
+  addConvertOptions(command);
+  return command
+    .option('--json <file>', 'also write the whole evaluation, with per-app scores and the timeline, as JSON to this file')
+    .action(async (flags: EvaluateFlags) => {
+      const convert = convertOptions(flags, [flags.dataset]);
+      const source = await openSource(flags.dataset, convert);
+      const progress = progressLine(output);
+      const evaluation = await evaluate({
+        source,
+        policy: flags.policy,
+        createDurationMs: flags.createMs,
+        onProgress: (arrived) => progress.show(`${formatCount(arrived)} requests replayed`),
+      });
+      progress.clear();
+      const bound = await computeOfflineBound(source.requests(), source.metas, flags.createMs);
+      output.out(formatEvaluation(evaluation, bound, { apps: source.metas.size, createDurationMs: flags.createMs }));
+      if (flags.json !== undefined) {
+        const record = { dataset: flags.dataset, createDurationMs: flags.createMs, convert, ...evaluation, bound, distanceToBound: bound.score - evaluation.summary.overall.score };
+        await writeFile(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+        output.err(`wrote ${flags.json}\n`);
+      }
+    });
+}
+
+/** Adds `compare`: every policy on every dataset, with table.md, results.json and report.html. */
+export function registerCompare(program: Command, output: CommandOutput = processOutput): Command {
+  const command = program
+    .command('compare')
+    .description('score every policy on every dataset in virtual time, add the offline bound, and write table.md, results.json and report.html')
+    .option('--datasets <list>', 'comma-separated dataset specs, as for evaluate --dataset', list, [...DEFAULT_DATASETS])
+    .option('--policies <list>', 'comma-separated policy specs, as for evaluate --policy', list, [...DEFAULT_POLICIES])
+    .option('--out <dir>', 'folder to write table.md, results.json and report.html into (files of those names are replaced)', DEFAULT_COMPARE_DIR)
+    .option('--jobs <n>', 'runs at once, each in its own worker thread when above 1', positiveInteger, 1)
+    .option('--create-ms <ms>', 'time a CreateSlot takes on the simulated platform, ms', wholeNumber, DEFAULT_CREATE_DURATION_MS);
+  addConvertOptions(command);
+  return command.action(async (flags: CompareFlags) => {
+    const convert = convertOptions(flags, flags.datasets);
+    const progress = progressLine(output);
+    const comparison = await runComparison({
+      datasets: flags.datasets,
+      policies: flags.policies,
+      convert,
+      createDurationMs: flags.createMs,
+      jobs: flags.jobs,
+      onEvent: (event) => reportEvent(event, output, progress),
+    });
+    progress.clear();
+    const written = await writeComparison(comparison, flags.out);
+    output.out(written.table);
+    output.err(`wrote ${written.tablePath}, ${written.jsonPath} and ${written.htmlPath}\n`);
+  });
+}
+
+function reportEvent(event: CompareEvent, output: CommandOutput, progress: ProgressLine): void {
+  switch (event.type) {
+    case 'start':
+      progress.show(`[${event.run}/${event.runs}] ${event.policy} on ${event.dataset}`);
+      break;
+    case 'progress':
+      progress.show(`${event.policy} on ${event.dataset}: ${formatCount(event.arrived)} requests replayed`);
+      break;
+    case 'done': {
+      const { evaluation } = event;
+      progress.clear();
+      output.err(
+        `[${event.run}/${event.runs}] ${evaluation.policy} on ${evaluation.source}: score ${formatFixed(evaluation.summary.overall.score)}, ` +
+          `${formatCount(evaluation.replay.arrived)} requests in ${formatFixed(evaluation.wallMs / 1000, 1)} s\n`,
+      );
+      break;
+    }
+    case 'bound':
+      progress.clear();
+      output.err(`offline bound on ${event.dataset}: score ${formatFixed(event.bound.score)}\n`);
+      break;
+  }
+}
+
+/** Collects the conversion flags and rejects them when a dataset is not an azure: source. */
+function convertOptions(flags: ConvertFlags, datasets: readonly string[]): SourceConvertOptions {
+  const convert: SourceConvertOptions = {};
+  if (flags.fromMinute !== undefined) convert.fromMinute = flags.fromMinute;
+  if (flags.minutes !== undefined) convert.minutes = flags.minutes;
+  if (flags.functions !== undefined) convert.functions = flags.functions;
+  if (flags.seed !== undefined) convert.seed = flags.seed;
+  const given = Object.keys(convert);
+  const folders = datasets.filter((spec) => !spec.startsWith('azure:'));
+  if (given.length > 0 && folders.length > 0) {
+    throw new RangeError(
+      `--from-minute, --minutes, --functions and --seed apply to azure: sources only, but dataset ${folders[0]} is a dataset folder; ` +
+        'convert it with `scaler convert` instead, or drop those options',
+    );
+  }
+  return convert;
+}
+
+export interface SummaryContext {
+  apps: number;
+  createDurationMs: number;
+}
+
+/** Formats the one-screen summary that `evaluate` prints. */
+export function formatEvaluation(evaluation: Evaluation, bound: OfflineBoundResult, context: SummaryContext): string {
+  const { overall } = evaluation.summary;
+  const { replay } = evaluation;
+  const share = overall.requests > 0 ? overall.coldStarts / overall.requests : 0;
+  const rows: Array<[string, string, string?]> = [
+    ['score', formatFixed(overall.score)],
+    ['  resource score', formatFixed(overall.resourceUsageScore)],
+    ['  cold-start score', formatFixed(overall.coldStartTimeScore)],
+    ['offline bound', formatFixed(bound.score), `distance ${formatFixed(bound.score - overall.score)}`],
+    ['requests', formatCount(overall.requests), `served ${formatCount(overall.served)}, failed ${formatCount(overall.failed)}`],
+    ['cold starts', formatCount(overall.coldStarts), `${formatPercent(share, 2)} of requests`],
+    ['wasted GB-s', formatCount(overall.wastedGBs), `of ${formatCount(overall.totalSlotTimeInGBs)} slot GB-s`],
+    ['peak slots', formatCount(overall.peakSlots), `${formatCount(overall.slots)} created`],
+    ['violations', formatCount(replay.violations), `idle errors ${formatCount(replay.idleErrors)}`],
+    ['wall time', `${formatFixed(evaluation.wallMs / 1000, 1)} s`, `${formatCount(evaluation.requestsPerSecond)} requests/s`],
+  ];
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
+  const lines = [
+    `${evaluation.policy} on ${evaluation.source}: ${formatCount(context.apps)} apps, CreateSlot ${formatCount(context.createDurationMs)} ms`,
+    '',
+    ...rows.map(([label, value, note]) => `${label.padEnd(labelWidth)}  ${value.padStart(valueWidth)}${note ? `  (${note})` : ''}`),
+  ];
+  if (replay.partial) lines.push('', 'PARTIAL: the replay stopped before every request finished');
+  return `${lines.join('\n')}\n`;
+}
+
+interface ProgressLine {
+  show(text: string): void;
+  clear(): void;
+}
+
+/** Creates a status line that is rewritten in place at most every 200 ms, and shown only when stderr is a terminal. */
+function progressLine(output: CommandOutput): ProgressLine {
+  let shown = false;
+  let lastAt = 0;
+  return {
+    show(text) {
+      if (!output.errIsTty) return;
+      // Wall time only paces the display; no result depends on it.
+      const now = Date.now();
+      if (shown && now - lastAt < 200) return;
+      lastAt = now;
+      output.err(`\r\x1b[K${text}`);
+      shown = true;
+    },
+    clear() {
+      if (!shown) return;
+      output.err('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  return parsed;
+}
+
+function wholeNumber(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 0) throw new InvalidArgumentError(`expected a non-negative whole number, got ${value}`);
+  return parsed;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 1) throw new InvalidArgumentError(`expected a positive whole number, got ${value}`);
+  return parsed;
+}
+
+function list(value: string): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new InvalidArgumentError(`expected a comma-separated list with no empty item, got "${value}"`);
+  return items;
+}
