@@ -3,6 +3,7 @@
  * `npm run bench` or `npm run bench -- assign-idle`.
  */
 import { runAssignIdleBenchmark } from './assign-idle.ts';
+import { runEvaluateBenchmark } from './evaluate.ts';
 
 interface Benchmark {
   description: string;
@@ -13,6 +14,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'assign-idle': {
     description: 'latency of warm Assign+Idle pairs over loopback gRPC',
     run: runAssignIdleBenchmark,
+  },
+  evaluate: {
+    description: 'virtual-time evaluation of whole trace days: wall time, requests/s, peak memory',
+    run: runEvaluateBenchmark,
   },
 };
 

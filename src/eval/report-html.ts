@@ -194,7 +194,8 @@ function timelineChart(evaluation: Evaluation, dataset: DatasetComparison): stri
   const inHours = spanMs > 3 * 3_600_000;
   const unitMs = inHours ? 3_600_000 : 60_000;
   const xMax = spanMs / unitMs;
-  const xTicks = inHours && xMax <= 24.5 ? [0, 6, 12, 18, 24].filter((tick) => tick <= xMax + 1e-9) : undefined;
+  // A day reads best in quarters; shorter or longer spans get round ticks.
+  const xTicks = inHours && xMax > 12 && xMax <= 24.5 ? [0, 6, 12, 18, 24].filter((tick) => tick <= xMax + 1e-9) : undefined;
   return lineChart({
     title: evaluation.policy,
     xLabel: inHours ? 'hours since the first request' : 'minutes since the first request',
