@@ -4,6 +4,7 @@ import { ConvertError } from './data/azure.ts';
 import { DatasetError, DatasetNotFoundError } from './data/dataset.ts';
 import { registerCharts } from './inspect/index.ts';
 import { registerServe } from './serve.ts';
+import { registerSimulate } from './sim/simulate.ts';
 
 const program = new Command('scaler')
   .description('A serverless scaler behind the Alibaba Cloud scaler contest gRPC contract')
@@ -11,6 +12,7 @@ const program = new Command('scaler')
   .exitOverride();
 
 registerServe(program);
+registerSimulate(program);
 registerConvert(program);
 registerCharts(program);
 
