@@ -55,8 +55,6 @@ export interface SlotContext extends SlotInput {
   slotId?: string;
   createMs?: number;
   initMs?: number;
-  /** Request being served while busy. */
-  requestId?: string;
   attempts: number;
   /** Platform message of the last failed call. */
   lastError?: string;
@@ -163,12 +161,12 @@ export const slotMachine = setup({
       if (event.type !== 'slot.assign') throw new Error(`rejectAssign needs slot.assign, got ${event.type}`);
       return { type: 'slot.rejected', instanceId: context.instanceId, ticket: event.ticket };
     }),
-    acceptAssign: assign(({ context, event }) => {
-      if (event.type !== 'slot.assign') return {};
+    // The supervisor records which request a slot serves; the slot only answers it, so the
+    // warm path changes no context here.
+    acceptAssign: ({ context, event }) => {
+      if (event.type !== 'slot.assign') return;
       event.ticket.reply({ status: 'Ok', instanceId: context.instanceId, slotId: context.slotId ?? '' });
-      return { requestId: event.ticket.requestId };
-    }),
-    clearRequest: assign({ requestId: undefined }),
+    },
     markExpired: assign({ destroyReason: 'keep-alive expired' }),
   },
 }).createMachine({
@@ -321,7 +319,7 @@ export const slotMachine = setup({
     },
     busy: {
       on: {
-        'slot.release': { target: 'idle', actions: 'clearRequest' },
+        'slot.release': { target: 'idle' },
         'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
       },
     },
