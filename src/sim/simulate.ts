@@ -12,7 +12,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar } from 'cli-progress';
+import type { InspectionEvent } from 'xstate';
 import { createActorScaler } from '../../actors/scaler.ts';
+import { attachInspector } from '../inspect/index.ts';
 import { ScaledClock, type Clock } from '../clock.ts';
 import { readMetas, readRequests, resolveDataset } from '../data/dataset.ts';
 import { GrpcPlatformClient } from '../grpc/platform-client.ts';
@@ -55,6 +57,8 @@ export interface SimulateOptions {
   jitterRatio?: number;
   /** Progress bar on stderr; the caller turns it off when stderr is not a terminal. */
   progress: boolean;
+  /** Port of the live state-chart inspector of the in-process scaler on 127.0.0.1; unset, none. */
+  inspectPort?: number;
 }
 
 export interface SimulationResult {
@@ -210,7 +214,15 @@ async function connectScaler(
     logger: logger.child({ component: 'platform-client' }),
   });
   stack.push('platform client', () => platformClient.close());
-  const actorScaler = createActorScaler({ platform: platformClient, policy, clock: context.clock, logger });
+  let inspect: ((event: InspectionEvent) => void) | undefined;
+  if (options.inspectPort !== undefined) {
+    const inspector = await attachInspector({ host: LOOPBACK, port: options.inspectPort, logger, now: () => context.clock.now() });
+    stack.push('inspector', () => inspector.close());
+    // Written to stderr whatever the log level, because the user asked for the page.
+    process.stderr.write(`simulate: inspector at ${inspector.url}\n`);
+    inspect = inspector.inspect;
+  }
+  const actorScaler = createActorScaler({ platform: platformClient, policy, clock: context.clock, logger, inspect });
   const server = await startScalerServer({
     scaler: actorScaler,
     host: LOOPBACK,
@@ -340,6 +352,8 @@ const nonNegative = (name: string) => parseNumber(name, (value) => value >= 0, '
 const rate = (name: string) => parseNumber(name, (value) => value >= 0 && value <= 1, 'a number from 0 to 1');
 const port = (name: string) =>
   parseNumber(name, (value) => Number.isInteger(value) && value >= 1 && value <= 65_535, 'an integer from 1 to 65535');
+const portOrZero = (name: string) =>
+  parseNumber(name, (value) => Number.isInteger(value) && value >= 0 && value <= 65_535, 'an integer from 0 to 65535');
 
 function duration(name: string) {
   return (raw: string): number => {
@@ -373,6 +387,7 @@ interface CommandOptions {
   initFailureRate?: number;
   jitter?: number;
   quiet?: boolean;
+  inspect?: number;
 }
 
 /** Output streams of the command: the score table goes to stdout, messages and the progress bar to stderr. */
@@ -408,6 +423,7 @@ export function registerSimulate(program: Command, output: CommandOutput = proce
     .option('--init-failure-rate <p>', 'probability that an Init fails', rate('--init-failure-rate'))
     .option('--jitter <ratio>', 'platform waits vary uniformly by up to this ratio (0 to 1)', rate('--jitter'))
     .option('--quiet', 'no progress bar')
+    .option('--inspect <port>', 'serve the live state-chart inspector of the in-process scaler on 127.0.0.1 at this port (0 picks a free port)', portOrZero('--inspect'))
     .action(async (raw: CommandOptions) => {
       process.exitCode = await simulateCommand(raw, output);
     });
@@ -433,6 +449,7 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
       createFailureRate: raw.createFailureRate,
       initFailureRate: raw.initFailureRate,
       jitterRatio: raw.jitter,
+      inspectPort: raw.inspect,
     }),
   };
 
