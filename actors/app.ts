@@ -14,10 +14,10 @@ import { type ActorRefFrom, enqueueActions, sendParent, setup } from 'xstate';
 import type { Clock } from '../src/clock.ts';
 import type { Logger } from '../src/log.ts';
 import type { PlatformClient } from '../src/platform/client.ts';
-import type { AppPolicy } from '../src/policy/types.ts';
+import type { AppPolicy, KeepAliveCause } from '../src/policy/types.ts';
 import type { AppMeta, AssignOutcome, AssignRequest, IdleOutcome, IdleRequest } from '../src/types.ts';
 import { guardPolicy } from './guarded-policy.ts';
-import { RequestQueue, SlotPool, type QueuedRequest } from './pool.ts';
+import { ExpiryHeap, RequestQueue, SlotPool, type QueuedRequest, type SlotEntry } from './pool.ts';
 import { FIRST_RETRY_BACKOFF_MS, type AssignTicket, type SlotEvent, type SlotInput, type SlotReport, slotMachine } from './slot.ts';
 
 /** Deadline for creating a slot ahead of demand, when no request's timeout bounds it. */
@@ -44,6 +44,11 @@ export interface AppContext extends AppInput {
   queue: RequestQueue<AssignReply>;
   /** Platform message of the last slot that could not be made, for requests that time out after it. */
   lastPlatformError?: string;
+  /** Keep-alive deadlines of the idle slots. */
+  expiries: ExpiryHeap<SlotRef>;
+  /** Clock time the pending keep-alive sweep is due, if one is scheduled. */
+  sweepDue?: number;
+  sweepTimer?: unknown;
   /** Clock time the pending policy tick is due, if one is scheduled. */
   policyTickDue?: number;
   counters: AppCounters;
@@ -63,6 +68,7 @@ export type AppCommand =
   | { type: 'app.release'; request: IdleRequest; reply: (outcome: IdleOutcome) => void }
   | { type: 'app.requestTimeout'; requestId: string }
   | { type: 'app.policyTick' }
+  | { type: 'app.sweep' }
   | { type: 'app.shutdown' };
 
 /* Events an app supervisor sends to the scaler root. */
@@ -82,6 +88,11 @@ interface Enqueue {
   stopChild(ref: unknown): void;
 }
 const sendToSelf = ({ self }: { self: unknown }) => self;
+
+/** The supervisor itself, as its actions see it. */
+interface SelfRef {
+  send(event: AppEvent): void;
+}
 
 function timeoutId(requestId: string): string {
   return `timeout:${requestId}`;
@@ -113,10 +124,10 @@ function createSlots(context: AppContext, enqueue: Enqueue, count: number, cause
 }
 
 /** Hands `ticket`'s request to an idle slot if there is one; returns false when it must wait. */
-function assignToIdleSlot(context: AppContext, enqueue: Enqueue, ticket: AssignTicket): boolean {
+function assignToIdleSlot(context: AppContext, ticket: AssignTicket): boolean {
   const entry = context.pool.takeIdle(ticket.requestId);
   if (!entry) return false;
-  enqueue.sendTo(entry.ref, { type: 'slot.assign', ticket });
+  entry.ref.send({ type: 'slot.assign', ticket });
   return true;
 }
 
@@ -170,12 +181,41 @@ function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<Slo
   return true;
 }
 
-/** Makes an available slot idle with the policy's keep-alive. */
-function parkSlot(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}, eventType: 'slot.release' | 'slot.keepAlive'): void {
-  const cause = eventType === 'slot.release' ? 'released' : 'ready';
-  const keepAliveMs = context.policy.keepAliveMs(context.clock.now(), context.pool.counts(context.queue.length), cause);
+/**
+ * Makes an available slot idle with the policy's keep-alive. A released slot
+ * is told so; a slot that just finished Init is idle already.
+ */
+function parkSlot(context: AppContext, self: SelfRef, entry: SlotEntry<SlotRef>, cause: KeepAliveCause): void {
+  const now = context.clock.now();
+  const keepAliveMs = Math.min(MAX_DELAY_MS, context.policy.keepAliveMs(now, context.pool.counts(context.queue.length), cause));
   context.pool.setPhase(entry, 'idle');
-  enqueue.sendTo(entry.ref, { type: eventType, keepAliveMs });
+  if (cause === 'released') entry.ref.send({ type: 'slot.release' });
+  context.expiries.push(entry, now + keepAliveMs, context.pool.idle);
+  scheduleSweep(context, self);
+}
+
+/**
+ * Makes sure the app's one keep-alive timer is due no later than the earliest
+ * idle slot's deadline. The timer is set on the actor clock directly rather
+ * than as a delayed xstate event, so the warm path needs no action enqueuer;
+ * it still arrives as the event `app.sweep`.
+ */
+function scheduleSweep(context: AppContext, self: SelfRef): void {
+  const next = context.expiries.peek();
+  if (!next) return;
+  if (context.sweepDue !== undefined && context.sweepDue <= next.expiresAt) return;
+  if (context.sweepTimer !== undefined) context.clock.clearTimeout(context.sweepTimer);
+  context.sweepDue = next.expiresAt;
+  context.sweepTimer = context.clock.setTimeout(
+    () => self.send({ type: 'app.sweep' }),
+    Math.max(0, next.expiresAt - context.clock.now()),
+  );
+}
+
+function cancelSweep(context: AppContext): void {
+  if (context.sweepTimer !== undefined) context.clock.clearTimeout(context.sweepTimer);
+  context.sweepTimer = undefined;
+  context.sweepDue = undefined;
 }
 
 /** Asks the policy for slots ahead of demand and schedules its next check. */
@@ -211,6 +251,23 @@ export const appMachine = setup({
   },
   actors: { slot: slotMachine },
   actions: {
+    // Warm path: an idle slot serves the request; one event to the slot, nothing scheduled.
+    assignToIdle: ({ context, event }) => {
+      if (event.type !== 'app.assign') return;
+      context.counters.assigns++;
+      context.policy.recordArrival(context.clock.now());
+      assignToIdleSlot(context, { requestId: event.request.requestId, reply: event.reply });
+    },
+
+    // Warm path: the slot goes back to the pool; one event to the slot.
+    releaseToPool: ({ context, event, self }) => {
+      if (event.type !== 'app.release') return;
+      const entry = context.pool.get(event.request.instanceId)!;
+      context.policy.recordRelease(context.clock.now(), event.request.durationMs);
+      event.reply({ status: 'Ok' });
+      parkSlot(context, self as unknown as SelfRef, entry, 'released');
+    },
+
     assign: enqueueActions(({ context, event, enqueue: enqueuer }) => {
       const enqueue = enqueuer as unknown as Enqueue;
       if (event.type !== 'app.assign') return;
@@ -226,13 +283,14 @@ export const appMachine = setup({
       }
       context.counters.assigns++;
       context.policy.recordArrival(context.clock.now());
-      if (!assignToIdleSlot(context, enqueue, { requestId: request.requestId, reply })) {
+      if (!assignToIdleSlot(context, { requestId: request.requestId, reply })) {
         queueRequest(context, enqueue, { requestId: request.requestId, reply });
       }
       runPrewarm(context, enqueue);
     }),
 
-    release: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+    release: enqueueActions(({ context, event, self: selfRef, enqueue: enqueuer }) => {
+      const self = selfRef as unknown as SelfRef;
       const enqueue = enqueuer as unknown as Enqueue;
       if (event.type !== 'app.release') return;
       const { request, reply } = event;
@@ -264,16 +322,17 @@ export const appMachine = setup({
       }
       if (context.queue.length > 0) {
         // Released straight to the oldest waiting request: release then assign.
-        enqueue.sendTo(entry.ref, { type: 'slot.release', keepAliveMs: MAX_DELAY_MS });
+        enqueue.sendTo(entry.ref, { type: 'slot.release' });
         context.pool.setPhase(entry, 'idle');
         serveQueue(context, enqueue, entry);
         return;
       }
-      parkSlot(context, enqueue, entry, 'slot.release');
+      parkSlot(context, self, entry, 'released');
       runPrewarm(context, enqueue);
     }),
 
-    slotReady: enqueueActions(({ context, event, enqueue: enqueuer }) => {
+    slotReady: enqueueActions(({ context, event, self: selfRef, enqueue: enqueuer }) => {
+      const self = selfRef as unknown as SelfRef;
       const enqueue = enqueuer as unknown as Enqueue;
       if (event.type !== 'slot.ready') return;
       const entry = context.pool.get(event.instanceId);
@@ -283,7 +342,7 @@ export const appMachine = setup({
       context.logger.info({ instanceId: event.instanceId, createMs: event.createMs, initMs: event.initMs }, 'slot initialized');
       if (entry.phase === 'destroying') return;
       context.pool.setPhase(entry, 'idle');
-      if (!serveQueue(context, enqueue, entry)) parkSlot(context, enqueue, entry, 'slot.keepAlive');
+      if (!serveQueue(context, enqueue, entry)) parkSlot(context, self, entry, 'ready');
     }),
 
     slotFailed: enqueueActions(({ context, event, enqueue: enqueuer }) => {
@@ -297,10 +356,16 @@ export const appMachine = setup({
       createForQueue(context, enqueue, true);
     }),
 
-    slotExpired: ({ context, event }) => {
-      if (event.type !== 'slot.expired') return;
-      const entry = context.pool.get(event.instanceId);
-      if (entry) context.pool.setPhase(entry, 'destroying');
+    sweep: ({ context, self }) => {
+      context.sweepDue = undefined;
+      context.sweepTimer = undefined;
+      const now = context.clock.now();
+      for (let due = context.expiries.peek(); due && due.expiresAt <= now; due = context.expiries.peek()) {
+        context.expiries.pop();
+        context.pool.setPhase(due.entry, 'destroying');
+        due.entry.ref.send({ type: 'slot.expire' });
+      }
+      scheduleSweep(context, self);
     },
 
     slotRejected: enqueueActions(({ context, event, enqueue: enqueuer }) => {
@@ -316,7 +381,7 @@ export const appMachine = setup({
         deadline: context.clock.now() + context.meta.timeoutInSecs * 1000,
         aheadAtQueueing: 0,
       };
-      if (!assignToIdleSlot(context, enqueue, event.ticket)) {
+      if (!assignToIdleSlot(context, event.ticket)) {
         const timeoutMs = context.meta.timeoutInSecs * 1000;
         context.queue.unshift(request);
         // Serving the request cancelled its timeout, or it never had one, so it needs a new one to stay bounded.
@@ -368,6 +433,8 @@ export const appMachine = setup({
       rejectAll(context, enqueue, `app ${context.meta.key} is shutting down`);
       if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
       context.policyTickDue = undefined;
+      cancelSweep(context);
+      context.expiries.clear();
       for (const entry of context.pool.entries()) {
         if (entry.phase !== 'destroying') context.pool.setPhase(entry, 'destroying');
         enqueue.sendTo(entry.ref, { type: 'slot.destroy', reason: 'shutdown' });
@@ -383,6 +450,20 @@ export const appMachine = setup({
   },
   guards: {
     noSlotsLeft: ({ context }) => context.pool.size === 0,
+    // Policies that create ahead of demand are asked after every arrival and release, on the full path.
+    idleSlotReady: ({ context }) => context.pool.idle > 0 && context.policy.prewarm === undefined,
+    plainRelease: ({ context, event }) => {
+      if (event.type !== 'app.release' || context.policy.prewarm !== undefined) return false;
+      const { request } = event;
+      const entry = context.pool.get(request.instanceId);
+      return (
+        entry !== undefined &&
+        entry.phase === 'busy' &&
+        entry.requestId === request.requestId &&
+        !request.needDestroy &&
+        context.queue.length === 0
+      );
+    },
   },
 }).createMachine({
   id: 'app',
@@ -391,23 +472,24 @@ export const appMachine = setup({
     policy: guardPolicy(input.policy, input.logger),
     pool: new SlotPool<SlotRef>(),
     queue: new RequestQueue<AssignReply>(),
+    expiries: new ExpiryHeap<SlotRef>(),
     counters: { assigns: 0, queued: 0, slotsCreated: 0, slotsDestroyed: 0, timeouts: 0 },
   }),
   initial: 'serving',
   on: {
-    'app.release': { actions: 'release' },
+    'app.release': [{ guard: 'plainRelease', actions: 'releaseToPool' }, { actions: 'release' }],
     'slot.ready': { actions: 'slotReady' },
     'slot.failed': { actions: 'slotFailed' },
-    'slot.expired': { actions: 'slotExpired' },
     'slot.rejected': { actions: 'slotRejected' },
     'app.requestTimeout': { actions: 'requestTimeout' },
   },
   states: {
     serving: {
       on: {
-        'app.assign': { actions: 'assign' },
+        'app.assign': [{ guard: 'idleSlotReady', actions: 'assignToIdle' }, { actions: 'assign' }],
         'slot.destroyed': { actions: 'slotDestroyed' },
         'app.policyTick': { actions: 'policyTick' },
+        'app.sweep': { actions: 'sweep' },
         'app.shutdown': { target: 'draining', actions: 'beginShutdown' },
       },
     },

@@ -14,6 +14,8 @@ export interface SlotEntry<TRef> {
   phase: SlotPhase;
   /** Request the slot serves while busy; duplicate Idle calls are recognised by it. */
   requestId?: string;
+  /** Counts the slot's idle periods; a keep-alive deadline belongs to one period. */
+  idlePeriod?: number;
   /** Neighbours in the idle list, set only while idle. */
   newer?: SlotEntry<TRef>;
   older?: SlotEntry<TRef>;
@@ -127,6 +129,7 @@ export class SlotPool<TRef> {
       case 'idle':
         this.#linkIdleAsNewest(entry);
         this.#idle++;
+        entry.idlePeriod = (entry.idlePeriod ?? 0) + 1;
         break;
       case 'busy':
         this.#busy++;
@@ -272,5 +275,102 @@ export class RequestQueue<TReply> {
     this.#items.forEach((request, index) => {
       if (request) this.#byId.set(request.requestId, index);
     });
+  }
+}
+
+interface ExpiryNode<TRef> {
+  entry: SlotEntry<TRef>;
+  expiresAt: number;
+  /** The entry's idle period this node belongs to; a later period makes it stale. */
+  period: number;
+}
+
+/**
+ * Keep-alive deadlines of one app's idle slots, earliest first, so one timer
+ * per app (set for the earliest) replaces a timer per idle period. A slot
+ * that leaves idle is not searched for: its node goes stale and is dropped
+ * when it reaches the top, or when stale nodes outnumber live ones.
+ */
+export class ExpiryHeap<TRef> {
+  #nodes: ExpiryNode<TRef>[] = [];
+
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  /** Records that `entry`, idle since its period `entry.idlePeriod` began, expires at `expiresAt`. */
+  push(entry: SlotEntry<TRef>, expiresAt: number, liveIdle: number): void {
+    this.#nodes.push({ entry, expiresAt, period: entry.idlePeriod ?? 0 });
+    this.#up(this.#nodes.length - 1);
+    // Stale nodes come from slots taken again before they expired: rebuild once they dominate.
+    if (this.#nodes.length > 64 && this.#nodes.length > 4 * liveIdle) this.#rebuild();
+  }
+
+  /** The earliest deadline of a slot still idle in the period it was pushed for. */
+  peek(): { entry: SlotEntry<TRef>; expiresAt: number } | undefined {
+    this.#dropStale();
+    return this.#nodes[0];
+  }
+
+  /** Removes and returns the earliest live deadline. */
+  pop(): { entry: SlotEntry<TRef>; expiresAt: number } | undefined {
+    this.#dropStale();
+    return this.#take();
+  }
+
+  clear(): void {
+    this.#nodes = [];
+  }
+
+  #live(node: ExpiryNode<TRef>): boolean {
+    return node.entry.phase === 'idle' && (node.entry.idlePeriod ?? 0) === node.period;
+  }
+
+  #dropStale(): void {
+    while (this.#nodes.length > 0 && !this.#live(this.#nodes[0]!)) this.#take();
+  }
+
+  #rebuild(): void {
+    const live = this.#nodes.filter((node) => this.#live(node));
+    this.#nodes = [];
+    for (const node of live) {
+      this.#nodes.push(node);
+      this.#up(this.#nodes.length - 1);
+    }
+  }
+
+  #take(): ExpiryNode<TRef> | undefined {
+    const nodes = this.#nodes;
+    const top = nodes[0];
+    const last = nodes.pop();
+    if (nodes.length > 0 && last) {
+      nodes[0] = last;
+      this.#down(0);
+    }
+    return top;
+  }
+
+  #up(index: number): void {
+    const nodes = this.#nodes;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (nodes[parent]!.expiresAt <= nodes[index]!.expiresAt) break;
+      [nodes[parent], nodes[index]] = [nodes[index]!, nodes[parent]!];
+      index = parent;
+    }
+  }
+
+  #down(index: number): void {
+    const nodes = this.#nodes;
+    for (;;) {
+      const left = index * 2 + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < nodes.length && nodes[left]!.expiresAt < nodes[smallest]!.expiresAt) smallest = left;
+      if (right < nodes.length && nodes[right]!.expiresAt < nodes[smallest]!.expiresAt) smallest = right;
+      if (smallest === index) return;
+      [nodes[smallest], nodes[index]] = [nodes[index]!, nodes[smallest]!];
+      index = smallest;
+    }
   }
 }

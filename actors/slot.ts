@@ -8,10 +8,12 @@
  *    is initialized, or `slot.failed` when it gave up.
  * 2. A ready slot sits in `idle` until the supervisor sends `slot.assign`
  *    (it becomes `busy` and answers the request through the event's `reply`)
- *    or `slot.keepAlive` (it waits that long for a request, then destroys
- *    itself and tells the supervisor `slot.expired`).
- * 3. A busy slot serves one request at a time. `slot.release` makes it idle
- *    with the keep-alive the event carries.
+ *    or `slot.expire` (its keep-alive ran out: it destroys itself).
+ * 3. A busy slot serves one request at a time. `slot.release` makes it idle.
+ *    The keep-alive of an idle slot is kept by the supervisor, which sets one
+ *    timer per app for the earliest deadline instead of one per idle period:
+ *    a timer set and cleared on every request would cost as much as the rest
+ *    of the warm path together.
  * 4. `slot.destroy` is honoured in every state: at once when idle or busy,
  *    after the call in flight when creating or initing.
  * 5. A `slot.assign` that reaches a slot which is no longer idle goes back to
@@ -53,10 +55,6 @@ export interface SlotContext extends SlotInput {
   slotId?: string;
   createMs?: number;
   initMs?: number;
-  /** Keep-alive of the current idle period, ms. */
-  keepAliveMs: number;
-  /** Request being served while busy. */
-  requestId?: string;
   attempts: number;
   /** Platform message of the last failed call. */
   lastError?: string;
@@ -71,15 +69,14 @@ export interface SlotContext extends SlotInput {
 /* Events a slot receives from its supervisor. */
 export type SlotEvent =
   | { type: 'slot.assign'; ticket: AssignTicket }
-  | { type: 'slot.keepAlive'; keepAliveMs: number }
-  | { type: 'slot.release'; keepAliveMs: number }
+  | { type: 'slot.expire' }
+  | { type: 'slot.release' }
   | { type: 'slot.destroy'; reason: string };
 
 /* Events a slot sends to its supervisor. */
 export type SlotReport =
   | { type: 'slot.ready'; instanceId: string; createMs: number; initMs: number }
   | { type: 'slot.failed'; instanceId: string; message: string }
-  | { type: 'slot.expired'; instanceId: string }
   | { type: 'slot.rejected'; instanceId: string; ticket: AssignTicket }
   | { type: 'slot.destroyed'; instanceId: string; reason: string; leaked: boolean };
 
@@ -118,8 +115,6 @@ export const slotMachine = setup({
     ),
   },
   delays: {
-    // Node.js fires a timer longer than 2^31 - 1 ms at once, so longer keep-alives are capped.
-    keepAlive: ({ context }) => Math.min(context.keepAliveMs, 2 ** 31 - 1),
     retryBackoff: ({ context }) => retryBackoffMs(context.attempts),
   },
   guards: {
@@ -156,7 +151,6 @@ export const slotMachine = setup({
       instanceId: context.instanceId,
       message: context.lastError ?? 'unknown platform error',
     })),
-    reportExpired: sendParent(({ context }): SlotReport => ({ type: 'slot.expired', instanceId: context.instanceId })),
     reportDestroyed: sendParent(({ context }): SlotReport => ({
       type: 'slot.destroyed',
       instanceId: context.instanceId,
@@ -167,21 +161,18 @@ export const slotMachine = setup({
       if (event.type !== 'slot.assign') throw new Error(`rejectAssign needs slot.assign, got ${event.type}`);
       return { type: 'slot.rejected', instanceId: context.instanceId, ticket: event.ticket };
     }),
-    acceptAssign: assign(({ context, event }) => {
-      if (event.type !== 'slot.assign') return {};
+    // The supervisor records which request a slot serves; the slot only answers it, so the
+    // warm path changes no context here.
+    acceptAssign: ({ context, event }) => {
+      if (event.type !== 'slot.assign') return;
       event.ticket.reply({ status: 'Ok', instanceId: context.instanceId, slotId: context.slotId ?? '' });
-      return { requestId: event.ticket.requestId };
-    }),
-    setKeepAlive: assign({
-      keepAliveMs: ({ event }) => ('keepAliveMs' in event ? Math.max(0, event.keepAliveMs) : 0),
-      requestId: undefined,
-    }),
+    },
+    markExpired: assign({ destroyReason: 'keep-alive expired' }),
   },
 }).createMachine({
   id: 'slot',
   context: ({ input }) => ({
     ...input,
-    keepAliveMs: 0,
     attempts: 0,
     destroyRequested: false,
     destroyReason: 'shutdown',
@@ -320,19 +311,15 @@ export const slotMachine = setup({
       always: [{ guard: 'hasSlotId', target: 'destroying' }, { target: 'destroyed' }],
     },
     idle: {
-      after: {
-        keepAlive: { target: 'destroying', actions: [assign({ destroyReason: 'keep-alive expired' }), 'reportExpired'] },
-      },
       on: {
         'slot.assign': { target: 'busy', actions: 'acceptAssign' },
-        // A new keep-alive restarts the idle timer.
-        'slot.keepAlive': { target: 'idle', reenter: true, actions: 'setKeepAlive' },
+        'slot.expire': { target: 'destroying', actions: 'markExpired' },
         'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
       },
     },
     busy: {
       on: {
-        'slot.release': { target: 'idle', actions: 'setKeepAlive' },
+        'slot.release': { target: 'idle' },
         'slot.destroy': { target: 'destroying', actions: assign({ destroyReason: ({ event }) => event.reason }) },
       },
     },

@@ -6,6 +6,7 @@ import { registerCompare, registerEvaluate } from './eval/cli.ts';
 import { SourceError } from './eval/sources.ts';
 import { registerCharts } from './inspect/index.ts';
 import { registerServe } from './serve.ts';
+import { registerSimulate } from './sim/simulate.ts';
 
 const program = new Command('scaler')
   .description('A serverless scaler behind the Alibaba Cloud scaler contest gRPC contract')
@@ -13,6 +14,7 @@ const program = new Command('scaler')
   .exitOverride();
 
 registerServe(program);
+registerSimulate(program);
 registerConvert(program);
 registerCharts(program);
 registerEvaluate(program);

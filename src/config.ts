@@ -29,6 +29,8 @@ export interface ServeConfig {
   policy: string;
   /** Shut down once this address stops accepting connections. */
   exitWhenClosed?: HostPort;
+  /** Port of the live state-chart inspector on 127.0.0.1; unset, no inspector. */
+  inspectPort?: number;
 }
 
 /** Commander's names for the flags of `serve`. */
@@ -41,7 +43,8 @@ export type ServeFlagName =
   | 'logLevel'
   | 'policy'
   | 'keepAlive'
-  | 'exitWhenClosed';
+  | 'exitWhenClosed'
+  | 'inspect';
 
 export type ServeFlags = Partial<Record<ServeFlagName, string>>;
 
@@ -118,6 +121,12 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     env: 'SCALER_EXIT_WHEN_CLOSED',
     description: 'shut down once this address, after accepting connections, stops accepting them',
   },
+  {
+    name: 'inspect',
+    flag: '--inspect <port>',
+    env: 'SCALER_INSPECT',
+    description: 'serve the live state-chart inspector on 127.0.0.1 at this port (0 picks a free port); off when unset',
+  },
 ];
 
 /** Help line for durations, shared by every duration flag. */
@@ -157,6 +166,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
   const policy = read('policy');
   const keepAlive = readSetting('keepAlive', flags, env);
   const exitWhenClosed = readSetting('exitWhenClosed', flags, env);
+  const inspect = readSetting('inspect', flags, env);
 
   const config: ServeConfig = {
     host: parseHost(host),
@@ -168,6 +178,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     policy: resolvePolicy(policy, keepAlive),
   };
   if (exitWhenClosed) config.exitWhenClosed = parseHostPort(exitWhenClosed);
+  if (inspect) config.inspectPort = parsePort(inspect, 0);
   return config;
 }
 

@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { createActorScaler } from '../actors/scaler.ts';
+import { attachInspector } from './inspect/index.ts';
 import { realClock } from './clock.ts';
 import {
   ConfigError,
@@ -70,7 +71,10 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
     logger,
   });
   const policy = createPolicy(config.policy);
-  const scaler = createActorScaler({ platform, policy, clock: realClock, logger });
+  const inspector =
+    config.inspectPort === undefined ? undefined : await attachInspector({ host: '127.0.0.1', port: config.inspectPort, logger });
+  if (inspector) logger.info({ url: inspector.url }, 'inspector ready');
+  const scaler = createActorScaler({ platform, policy, clock: realClock, logger, inspect: inspector?.inspect });
 
   let server;
   try {
@@ -78,6 +82,7 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
   } catch (error) {
     await scaler.shutdown();
     platform.close();
+    await inspector?.close();
     throw error;
   }
 
@@ -104,6 +109,8 @@ export async function startService(config: ServeConfig, logger: Logger): Promise
     await scaler.shutdown();
     await drained;
     platform.close();
+    // The inspector's server would keep the process alive.
+    await inspector?.close();
     logger.info({ reason }, 'scaler stopped');
   };
 

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import PQueue from 'p-queue';
 import { silentLogger, type Logger } from '../log.ts';
 import {
   loadServices,
@@ -24,11 +25,18 @@ export interface GrpcPlatformClientOptions {
    * applications take up to about 19 s to initialize.
    */
   initTimeoutMs?: number;
+  /**
+   * Calls in flight at once; further calls wait in a queue, and the wait
+   * counts against their deadline. Default 128, so a burst of thousands of
+   * cold starts does not open thousands of streams on the platform at once.
+   */
+  maxConcurrentCalls?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_CONCURRENT_CALLS = 128;
 
 type PlatformCall = PlatformError['call'];
 type UnaryMethod<Request, Reply> = (
@@ -66,6 +74,7 @@ export class GrpcPlatformClient implements PlatformClient {
   readonly initTimeoutMs: number;
   readonly #stub: PlatformStub;
   readonly #logger: Logger;
+  readonly #calls: PQueue;
   #reachability: 'unknown' | 'reachable' | 'unreachable' = 'unknown';
   #closed = false;
 
@@ -74,10 +83,20 @@ export class GrpcPlatformClient implements PlatformClient {
     this.callTimeoutMs = requirePositive('callTimeoutMs', options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.initTimeoutMs = requirePositive('initTimeoutMs', options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
     this.#logger = (options.logger ?? silentLogger).child({ platform: options.address });
+    const concurrency = options.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`maxConcurrentCalls must be a positive integer, got ${String(concurrency)}`);
+    }
+    this.#calls = new PQueue({ concurrency });
 
     const { Platform } = loadServices();
     this.#stub = new Platform(options.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as PlatformStub;
     this.#watchConnectivity();
+  }
+
+  /** Calls waiting for one of the `maxConcurrentCalls` places. */
+  get waitingCalls(): number {
+    return this.#calls.size;
   }
 
   async createSlot(request: { requestId: string; memoryInMb: number }): Promise<CreatedSlot> {
@@ -136,11 +155,27 @@ export class GrpcPlatformClient implements PlatformClient {
     if (this.#closed) {
       return Promise.reject(new PlatformError(call, 'Unavailable', `the client for ${this.address} is closed`));
     }
+    const deadline = Date.now() + timeoutMs;
+    return this.#calls.add(() => this.#callNow(call, method, timeoutMs, deadline, request));
+  }
+
+  #callNow<Request, Reply extends { status: WireStatus; error_message?: string }>(
+    call: PlatformCall,
+    method: UnaryMethod<Request, Reply>,
+    timeoutMs: number,
+    deadline: number,
+    request: Request,
+  ): Promise<Reply> {
+    if (Date.now() >= deadline) {
+      return Promise.reject(
+        new PlatformError(call, 'Unavailable', `timed out after ${timeoutMs} ms waiting behind ${this.#calls.pending} calls in flight to ${this.address}`),
+      );
+    }
     return new Promise((resolve, reject) => {
       // Wait for the connection instead of failing at once while the channel
       // is between reconnect attempts; the deadline still bounds the call.
       const metadata = new grpc.Metadata({ waitForReady: true });
-      const options: grpc.CallOptions = { deadline: Date.now() + timeoutMs };
+      const options: grpc.CallOptions = { deadline };
       method.call(this.#stub, request, metadata, options, (error, reply) => {
         if (error) {
           reject(this.#transportError(call, error, timeoutMs));

@@ -1,26 +1,41 @@
 /**
- * The adaptive policy: per app, online, it picks the keep-alive that would
- * have cost the least in the contest's score on the app's own recent traffic.
+ * The adaptive policy: it picks each app's keep-alive, online, to maximize
+ * the contest score that the whole run's recent traffic would have reached.
  *
- * How it decides. With most-recently-released reuse and one keep-alive K for
- * every idle slot of an app, the slots alive track the app's peak concurrency
- * over the last K, so K is the one decision that matters. For each of a fixed
- * ladder of candidate keep-alives, the policy replays the app's arrivals and
- * releases against a shadow pool (a stack of free times) as they happen, and
- * adds up what that candidate would have cost:
- *   - memory: GB-s of slots kept idle, plus GB-s of create+init for each new slot;
- *   - cold starts: seconds that requests would have waited for a new slot.
- * It converts waiting into GB-s with the exchange rate the score itself sets
- * at the run's current totals (see `ScoreExchange`), multiplied by the one
- * knob, `coldStartWeight`, and uses the cheapest candidate. Old traffic fades:
- * the candidates' costs halve every DECAY_EVERY arrivals.
+ * One decision per app. With most-recently-released reuse and one keep-alive
+ * K for every idle slot of an app, the slots alive track the app's peak
+ * concurrency over the last K, so K is the decision that matters. For each
+ * rung of a ladder of candidate keep-alives, the app replays its own arrivals
+ * and releases against a shadow pool (a stack of free times) as they happen,
+ * and adds up what that candidate would have cost:
+ *   - slot overhead: GB-s of slots kept idle, plus GB-s of create+init for each new slot;
+ *   - waiting: seconds that requests would have waited for a new slot (create+init each).
+ * Execution GB-s and seconds are added up per app too. All sums fade with a
+ * half-life of DECAY_HALF_LIFE_MS, so the figures describe recent traffic.
  *
- * Creation ahead of demand: when a request finds no idle slot, the policy
- * also creates slots for the arrival rate it forecasts over the next
- * create+init time, so a burst's next requests find a slot already starting.
+ * One objective for all apps. The score is not a sum over apps:
+ *   score = 50 x E_GB / S_GB + 50 x E_s / (E_s + W_s)
+ * where S_GB sums every app's execution and slot overhead and W_s every app's
+ * waiting. An app's keep-alive therefore matters in proportion to the whole
+ * run's totals, and the best choice for one app depends on the others. Every
+ * OPTIMIZE_EVERY_MS of the policy's clock, the policy searches the candidates
+ * of all apps for the combination that maximizes the estimated score:
+ * coordinate ascent (each app in turn takes its best rung, the others
+ * fixed), started from the current choices and from each uniform choice,
+ * because the score's two ratios can make both "keep everything" and "keep
+ * nothing" local optima. A combination reached from a uniform start replaces
+ * the current one only when it is better by SWITCH_MARGIN points.
  *
- * Cost: each arrival and release touches every candidate's shadow pool in
- * O(1) amortized, so a request costs O(candidates), a constant.
+ * The one knob, `coldStartWeight`, multiplies the cold-start term in that
+ * objective: 1 maximizes the contest score, above 1 buys fewer cold starts
+ * with more memory, below 1 the reverse.
+ *
+ * Creation ahead of demand: when a request finds no idle slot and the app
+ * keeps slots at all, the policy also creates slots for the requests it
+ * expects, from the app's smoothed arrival rate, during one create+init.
+ *
+ * Cost: an arrival or release touches each candidate's shadow pool in O(1)
+ * amortized; the search is O(apps x candidates) per OPTIMIZE_EVERY_MS.
  */
 import type { AppMeta } from '../types.ts';
 import type { AppPolicy, KeepAliveCause, Policy, PoolCounts } from './types.ts';
@@ -30,55 +45,30 @@ export const KEEP_ALIVE_LADDER_MS = [
   0, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000, 1_800_000,
 ] as const;
 
-/** Candidates' costs halve after this many arrivals of the app. */
-const DECAY_EVERY = 2_000;
+/** Keep-alive of an app before the first search; a middle rung. */
+const INITIAL_RUNG = KEEP_ALIVE_LADDER_MS.indexOf(60_000);
+/** Sums lose half their weight over this much of the policy's clock. */
+const DECAY_HALF_LIFE_MS = 4 * 60 * 60_000;
+/** How often the keep-alives of all apps are searched again. */
+const OPTIMIZE_EVERY_MS = 60_000;
+/** Execution seconds the run must have shown before the first search. */
+const MIN_EXECUTION_SECS = 1;
+/** Score points a combination reached from a uniform start must gain over the current one to replace it. */
+const SWITCH_MARGIN = 0.2;
+/** Coordinate-ascent passes per starting point. */
+const MAX_PASSES = 3;
 /** Create+init assumed for an app before its first slot reports its own, ms. */
 const PRIOR_STARTUP_MS = 1_000;
 /** Weight of a new create+init measurement in the app's running estimate. */
 const STARTUP_SMOOTHING = 0.2;
-/** Arrival-rate estimate: exponentially weighted inter-arrival time with this weight per arrival. */
+/** Weight of a new inter-arrival time in the app's smoothed gap. */
 const RATE_SMOOTHING = 0.1;
-/** At most this many extra slots are created ahead of a burst per decision. */
+/** At most this many extra slots are created ahead of demand per decision. */
 const MAX_AHEAD = 8;
 
 export interface AdaptiveOptions {
-  /**
-   * How much a second of a request's waiting weighs against slot memory,
-   * relative to what the contest score makes it weigh. 1 maximizes the
-   * score; above 1 buys fewer cold starts with more memory, below 1 the
-   * reverse.
-   */
+  /** Weight of the cold-start term against the resource term; 1 maximizes the contest score. */
   coldStartWeight?: number;
-}
-
-/**
- * Running totals of the whole run as the policy sees them, and from them the
- * score's exchange rate between waiting and slot memory.
- *
- * The score is 50 x E_GB / S_GB + 50 x E_s / (E_s + W_s): execution GB-s over
- * slot GB-s, and execution seconds over execution plus waiting seconds. A
- * small change costs 50 E_GB / S_GB^2 per GB-s of slot time and
- * 50 E_s / (E_s + W_s)^2 per second of waiting, so a second of waiting is
- * worth (E_s / E_GB) x (S_GB / (E_s + W_s))^2 GB-s of slot time.
- */
-export class ScoreExchange {
-  executionSecs = 0;
-  executionGBs = 0;
-  /** Slot GB-s beyond execution, as the chosen candidates' shadows account it. */
-  overheadGBs = 0;
-  waitSecs = 0;
-
-  /**
-   * GB-s of slot time worth one second of waiting. Before the run has seen
-   * a minute of execution, it assumes slots live 2.5 times their execution
-   * time and nobody waits, a typical state of a fixed keep-alive.
-   */
-  gbSecondsPerWaitSecond(fallbackMemoryGB: number): number {
-    if (this.executionSecs < 60 || this.executionGBs <= 0) return 6.25 * fallbackMemoryGB;
-    const slotGBs = this.executionGBs + this.overheadGBs;
-    const ratio = slotGBs / (this.executionSecs + this.waitSecs);
-    return (this.executionSecs / this.executionGBs) * ratio * ratio;
-  }
 }
 
 /** One candidate keep-alive's shadow pool and what it would have cost. */
@@ -86,139 +76,161 @@ interface Candidate {
   keepAliveMs: number;
   /** Free times of the shadow's idle slots, oldest first; the newest is reused first. */
   free: number[];
-  /** First live index of `free`: entries before it have expired. */
+  /** First live index of `free`; entries before it have expired. */
   head: number;
-  idleGBs: number;
+  overheadGBs: number;
+  waitSecs: number;
   coldStarts: number;
 }
 
 class AdaptiveApp implements AppPolicy {
-  readonly #memoryGB: number;
-  readonly #exchange: ScoreExchange;
-  readonly #coldStartWeight: number;
-  readonly #candidates: Candidate[];
-  #chosen: Candidate;
-  #inFlight = 0;
-  #arrivals = 0;
-  #startupMs = PRIOR_STARTUP_MS;
-  #startupMeasured = false;
-  #lastArrival?: number;
-  /** Smoothed time between arrivals, ms. */
-  #meanGapMs?: number;
+  readonly key: string;
+  readonly memoryGB: number;
+  readonly candidates: Candidate[];
+  /** Index of the rung in use. */
+  rung = INITIAL_RUNG;
+  executionGBs = 0;
+  executionSecs = 0;
+  startupMs = PRIOR_STARTUP_MS;
 
-  constructor(meta: AppMeta, exchange: ScoreExchange, coldStartWeight: number) {
-    this.#memoryGB = meta.memoryInMb / 1024;
-    this.#exchange = exchange;
-    this.#coldStartWeight = coldStartWeight;
-    this.#candidates = KEEP_ALIVE_LADDER_MS.map((keepAliveMs) => ({ keepAliveMs, free: [], head: 0, idleGBs: 0, coldStarts: 0 }));
-    // Until the app has shown its traffic, keep slots for a minute, a middle rung.
-    this.#chosen = this.#candidates.find((candidate) => candidate.keepAliveMs === 60_000)!;
+  readonly #owner: AdaptivePolicy;
+  #startupMeasured = false;
+  #decayedAt?: number;
+  #lastArrival?: number;
+  #meanGapMs?: number;
+  #arrivals = 0;
+
+  constructor(meta: AppMeta, owner: AdaptivePolicy) {
+    this.key = meta.key;
+    this.memoryGB = meta.memoryInMb / 1024;
+    this.#owner = owner;
+    this.candidates = KEEP_ALIVE_LADDER_MS.map((keepAliveMs) => ({
+      keepAliveMs,
+      free: [],
+      head: 0,
+      overheadGBs: 0,
+      waitSecs: 0,
+      coldStarts: 0,
+    }));
   }
 
   recordArrival(now: number): void {
+    this.decayTo(now);
     if (this.#lastArrival !== undefined) {
       const gap = now - this.#lastArrival;
       this.#meanGapMs = this.#meanGapMs === undefined ? gap : this.#meanGapMs + RATE_SMOOTHING * (gap - this.#meanGapMs);
     }
     this.#lastArrival = now;
-    this.#inFlight++;
     this.#arrivals++;
-
-    for (const candidate of this.#candidates) this.#shadowArrival(candidate, now);
-    if (this.#arrivals % DECAY_EVERY === 0) {
-      for (const candidate of this.#candidates) {
-        candidate.idleGBs /= 2;
-        candidate.coldStarts /= 2;
-      }
-    }
-    this.#choose();
+    for (const candidate of this.candidates) this.#shadowArrival(candidate, now);
+    this.#owner.maybeOptimize(now);
   }
 
   recordRelease(now: number, durationMs: number): void {
-    this.#inFlight = Math.max(0, this.#inFlight - 1);
-    this.#exchange.executionSecs += durationMs / 1000;
-    this.#exchange.executionGBs += (this.#memoryGB * durationMs) / 1000;
-    for (const candidate of this.#candidates) candidate.free.push(now);
+    this.decayTo(now);
+    this.executionSecs += durationMs / 1000;
+    this.executionGBs += (this.memoryGB * durationMs) / 1000;
+    for (const candidate of this.candidates) candidate.free.push(now);
   }
 
   recordSlotReady(_now: number, createMs: number, initMs: number): void {
     const measured = createMs + initMs;
-    this.#startupMs = this.#startupMeasured ? this.#startupMs + STARTUP_SMOOTHING * (measured - this.#startupMs) : measured;
+    this.startupMs = this.#startupMeasured ? this.startupMs + STARTUP_SMOOTHING * (measured - this.startupMs) : measured;
     this.#startupMeasured = true;
   }
 
   slotsToCreate(_now: number, pool: PoolCounts): number {
     const forWaiting = Math.max(0, pool.queued - pool.starting);
-    // Requests expected to arrive while a new slot starts, beyond what the pool already has coming.
-    const expected = this.#meanGapMs && this.#meanGapMs > 0 ? this.#startupMs / this.#meanGapMs : 0;
-    const ahead = Math.min(MAX_AHEAD, Math.floor(expected)) - Math.max(0, pool.starting + forWaiting - pool.queued);
-    return forWaiting + Math.max(0, ahead);
+    if (this.keepAliveMsNow() === 0 || !this.#meanGapMs) return forWaiting;
+    // Requests expected while a new slot starts, beyond the slots already coming.
+    const expected = Math.min(MAX_AHEAD, Math.floor(this.startupMs / this.#meanGapMs));
+    const coming = pool.starting + forWaiting - pool.queued;
+    return forWaiting + Math.max(0, expected - coming);
   }
 
   keepAliveMs(_now: number, _pool: PoolCounts, _cause: KeepAliveCause): number {
-    return this.#chosen.keepAliveMs;
+    return this.keepAliveMsNow();
+  }
+
+  keepAliveMsNow(): number {
+    return this.candidates[this.rung]!.keepAliveMs;
   }
 
   explain(): string {
+    const chosen = this.candidates[this.rung]!;
     const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
     return (
-      `keep-alive ${this.#chosen.keepAliveMs} ms (cheapest of ${this.#candidates.length} candidates), ` +
-      `create+init ${Math.round(this.#startupMs)} ms, ${rate} arrivals/min, ${this.#arrivals} arrivals`
+      `keep-alive ${chosen.keepAliveMs} ms: with it the recent traffic would have cost ` +
+      `${chosen.overheadGBs.toFixed(1)} GB-s of idle and start-up slot time and ${chosen.waitSecs.toFixed(1)} s of waiting ` +
+      `(${chosen.coldStarts.toFixed(1)} cold starts); create+init ${Math.round(this.startupMs)} ms, ` +
+      `${rate} arrivals/min, ${this.#arrivals} arrivals`
     );
   }
 
-  /** What a candidate's shadow pool would have done with this arrival. */
+  /** Fades every sum to `now`. */
+  decayTo(now: number): void {
+    if (this.#decayedAt === undefined) {
+      this.#decayedAt = now;
+      return;
+    }
+    const elapsed = now - this.#decayedAt;
+    if (elapsed <= 0) return;
+    this.#decayedAt = now;
+    const factor = 2 ** (-elapsed / DECAY_HALF_LIFE_MS);
+    this.executionGBs *= factor;
+    this.executionSecs *= factor;
+    for (const candidate of this.candidates) {
+      candidate.overheadGBs *= factor;
+      candidate.waitSecs *= factor;
+      candidate.coldStarts *= factor;
+    }
+  }
+
+  /** Idle GB-s a candidate's shadow slots have run up by `now` but not yet been charged. */
+  pendingIdleGBs(candidate: Candidate, now: number): number {
+    let idleMs = 0;
+    for (let index = candidate.head; index < candidate.free.length; index++) {
+      idleMs += Math.min(candidate.keepAliveMs, Math.max(0, now - candidate.free[index]!));
+    }
+    return (this.memoryGB * idleMs) / 1000;
+  }
+
+  /** What a candidate's shadow pool would have done with an arrival at `now`. */
   #shadowArrival(candidate: Candidate, now: number): void {
     const { free, keepAliveMs } = candidate;
-    const chosen = candidate === this.#chosen;
     // Slots whose keep-alive ran out before now were destroyed after idling keepAliveMs.
     while (candidate.head < free.length && free[candidate.head]! + keepAliveMs < now) {
       candidate.head++;
-      this.#chargeIdle(candidate, keepAliveMs, chosen);
+      candidate.overheadGBs += (this.memoryGB * keepAliveMs) / 1000;
     }
     if (candidate.head < free.length) {
-      this.#chargeIdle(candidate, now - free.pop()!, chosen);
+      candidate.overheadGBs += (this.memoryGB * (now - free.pop()!)) / 1000;
     } else {
       candidate.coldStarts++;
-      if (chosen) {
-        this.#exchange.waitSecs += this.#startupMs / 1000;
-        this.#exchange.overheadGBs += (this.#memoryGB * this.#startupMs) / 1000;
-      }
+      candidate.waitSecs += this.startupMs / 1000;
+      candidate.overheadGBs += (this.memoryGB * this.startupMs) / 1000;
     }
-    // Drop the expired prefix once it is half the array, so memory follows the live slots.
+    // Drop the expired prefix once it is half the array, so memory follows the live shadow slots.
     if (candidate.head > 64 && candidate.head * 2 > free.length) {
       candidate.free = free.slice(candidate.head);
       candidate.head = 0;
     }
   }
+}
 
-  #chargeIdle(candidate: Candidate, idleMs: number, chosen: boolean): void {
-    const gbs = (this.#memoryGB * idleMs) / 1000;
-    candidate.idleGBs += gbs;
-    if (chosen) this.#exchange.overheadGBs += gbs;
-  }
-
-  #choose(): void {
-    const waitWorth = this.#exchange.gbSecondsPerWaitSecond(this.#memoryGB) * this.#coldStartWeight;
-    // A cold start costs the wait, and the new slot's create+init time in memory.
-    const coldStartCost = (this.#startupMs / 1000) * (waitWorth + this.#memoryGB);
-    let best = this.#chosen;
-    let bestCost = best.idleGBs + best.coldStarts * coldStartCost;
-    for (const candidate of this.#candidates) {
-      const cost = candidate.idleGBs + candidate.coldStarts * coldStartCost;
-      if (cost < bestCost) {
-        best = candidate;
-        bestCost = cost;
-      }
-    }
-    this.#chosen = best;
-  }
+/** Per-app cost of each rung, frozen for one search. */
+interface AppCosts {
+  app: AdaptiveApp;
+  overheadGBs: number[];
+  waitSecs: number[];
 }
 
 export class AdaptivePolicy implements Policy {
   readonly name: string;
-  readonly #exchange = new ScoreExchange();
   readonly #coldStartWeight: number;
+  readonly #apps: AdaptiveApp[] = [];
+  #optimizedAt?: number;
+  #searches = 0;
 
   constructor(options: AdaptiveOptions = {}) {
     const weight = options.coldStartWeight ?? 1;
@@ -230,6 +242,99 @@ export class AdaptivePolicy implements Policy {
   }
 
   forApp(meta: AppMeta): AppPolicy {
-    return new AdaptiveApp(meta, this.#exchange, this.#coldStartWeight);
+    const app = new AdaptiveApp(meta, this);
+    this.#apps.push(app);
+    return app;
   }
+
+  /** Searches the keep-alives again once OPTIMIZE_EVERY_MS has passed since the last search. */
+  maybeOptimize(now: number): void {
+    if (this.#optimizedAt !== undefined && now - this.#optimizedAt < OPTIMIZE_EVERY_MS) return;
+    this.#optimizedAt = now;
+    this.optimize(now);
+  }
+
+  /** Sets every app's rung to the combination with the best estimated score. */
+  optimize(now: number): void {
+    const costs: AppCosts[] = [];
+    let executionGBs = 0;
+    let executionSecs = 0;
+    for (const app of this.#apps) {
+      app.decayTo(now);
+      executionGBs += app.executionGBs;
+      executionSecs += app.executionSecs;
+      costs.push({
+        app,
+        overheadGBs: app.candidates.map((candidate) => candidate.overheadGBs + app.pendingIdleGBs(candidate, now)),
+        waitSecs: app.candidates.map((candidate) => candidate.waitSecs),
+      });
+    }
+    if (executionSecs < MIN_EXECUTION_SECS || executionGBs <= 0) return;
+    this.#searches++;
+
+    const weight = this.#coldStartWeight;
+    const objective = (overheadGBs: number, waitSecs: number) =>
+      (50 * executionGBs) / (executionGBs + overheadGBs) + (weight * 50 * executionSecs) / (executionSecs + waitSecs);
+
+    const current = ascend(costs, costs.map((entry) => entry.app.rung), objective);
+    let best = current;
+    for (let rung = 0; rung < KEEP_ALIVE_LADDER_MS.length; rung++) {
+      const result = ascend(costs, costs.map(() => rung), objective);
+      if (result.value > best.value) best = result;
+    }
+    // Switching regimes costs what the estimate does not see (slots kept under the old
+    // keep-alive, cold starts after dropping them), so a far start must win clearly.
+    if (best.value < current.value + SWITCH_MARGIN) best = current;
+    best.rungs.forEach((rung, index) => {
+      costs[index]!.app.rung = rung;
+    });
+  }
+
+  /** Searches run so far, for reports. */
+  get searches(): number {
+    return this.#searches;
+  }
+}
+
+/** Coordinate ascent from `start`: each app in turn takes the rung that most improves the objective. */
+function ascend(
+  costs: readonly AppCosts[],
+  start: readonly number[],
+  objective: (overheadGBs: number, waitSecs: number) => number,
+): { rungs: number[]; value: number } {
+  const rungs = [...start];
+  let overhead = 0;
+  let wait = 0;
+  costs.forEach((entry, index) => {
+    overhead += entry.overheadGBs[rungs[index]!]!;
+    wait += entry.waitSecs[rungs[index]!]!;
+  });
+  let value = objective(overhead, wait);
+
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let improved = false;
+    costs.forEach((entry, index) => {
+      const current = rungs[index]!;
+      const baseOverhead = overhead - entry.overheadGBs[current]!;
+      const baseWait = wait - entry.waitSecs[current]!;
+      let bestRung = current;
+      let bestValue = value;
+      for (let rung = 0; rung < entry.overheadGBs.length; rung++) {
+        const candidate = objective(baseOverhead + entry.overheadGBs[rung]!, baseWait + entry.waitSecs[rung]!);
+        if (candidate > bestValue + 1e-12) {
+          bestValue = candidate;
+          bestRung = rung;
+        }
+      }
+      if (bestRung !== current) {
+        rungs[index] = bestRung;
+        overhead = baseOverhead + entry.overheadGBs[bestRung]!;
+        wait = baseWait + entry.waitSecs[bestRung]!;
+        value = bestValue;
+        improved = true;
+      }
+    });
+    if (!improved) break;
+  }
+  return { rungs, value };
 }

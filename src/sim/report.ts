@@ -22,6 +22,12 @@ export interface ReportOptions {
 }
 
 const DEFAULT_MAX_APPS = 20;
+/**
+ * Arrival lag, in dataset ms, above which the report warns. A second is far
+ * above the few ms of timer jitter at speed 1, so the replayer or the scaler
+ * fell behind the clock.
+ */
+const LAG_WARNING_MS = 1000;
 
 /** Formats the score table printed at the end of `simulate`. */
 export function formatReport(input: ReportInput, options: ReportOptions = {}): string {
@@ -75,6 +81,12 @@ function overallLines(overall: ScoreSummary['overall'], input: ReportInput): str
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
+  if (replay.maxArrivalLagMs > LAG_WARNING_MS) {
+    lines.push(
+      `warning: arrivals fell up to ${ms(replay.maxArrivalLagMs)} ms behind the dataset; ` +
+        'the process could not keep up, so lower --speed for a meaningful score',
+    );
+  }
   for (const example of [...replay.violations.examples, ...replay.failures.examples].slice(0, 5)) {
     lines.push(`  e.g. ${example.kind} ${example.requestId} (${example.appKey}): ${example.message}`);
   }

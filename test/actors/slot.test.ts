@@ -136,7 +136,6 @@ describe('slot machine', () => {
     harness.slot.send({ type: 'slot.assign', ticket: first });
     expect(harness.state()).to.equal('busy');
     expect(first.outcomes).to.deep.equal([{ status: 'Ok', instanceId: 'instance-1', slotId: 'slot-1' }]);
-    expect(harness.slot.getSnapshot().context.requestId).to.equal('request-1');
 
     // The slot is busy, so the second request goes back to the supervisor unanswered.
     harness.slot.send({ type: 'slot.assign', ticket: second });
@@ -156,23 +155,21 @@ describe('slot machine', () => {
     expect(harness.state()).to.equal('creating');
   });
 
-  it('expires after keep-alive', async () => {
+  it('destroys itself on expire', async () => {
     const harness = startSlot();
     await bringUp(harness);
     harness.slot.send({ type: 'slot.assign', ticket: ticket('request-1') });
     harness.clock.advanceBy(200);
-    harness.slot.send({ type: 'slot.release', keepAliveMs: 500 });
-    const releasedAt = harness.clock.now();
+    harness.slot.send({ type: 'slot.release' });
+    expect(harness.state()).to.equal('idle');
 
-    // One ms before the keep-alive the slot still waits.
-    harness.clock.advanceTo(releasedAt + 499);
+    // The slot keeps no timer of its own: only the supervisor's expire ends the idle period.
+    harness.clock.advanceBy(24 * 3_600_000);
     expect(harness.state()).to.equal('idle');
     expect(harness.platform.count('DestroySlot')).to.equal(0);
 
-    // Keep-alive has expired.
-    harness.clock.advanceTo(releasedAt + 500);
+    harness.slot.send({ type: 'slot.expire' });
     expect(harness.state()).to.equal('destroying');
-    expect(harness.reportTypes()).to.deep.equal(['slot.ready', 'slot.expired']);
     expect(harness.platform.pending('DestroySlot').map((call) => call.request)).to.deep.equal([
       { requestId: 'request-0', slotId: 'slot-1', reason: 'keep-alive expired' },
     ]);
@@ -200,21 +197,15 @@ describe('slot machine', () => {
     expect(harness.platform.count('DestroySlot')).to.equal(1);
   });
 
-  it('restarts timer on keep-alive', async () => {
+  it('ignores expire while busy', async () => {
     const harness = startSlot();
     await bringUp(harness);
-    harness.slot.send({ type: 'slot.keepAlive', keepAliveMs: 1_000 });
-    const firstAt = harness.clock.now();
+    harness.slot.send({ type: 'slot.assign', ticket: ticket('request-1') });
 
-    harness.clock.advanceTo(firstAt + 600);
-    harness.slot.send({ type: 'slot.keepAlive', keepAliveMs: 1_000 });
-    harness.clock.advanceTo(firstAt + 1_000);
-    expect(harness.state()).to.equal('idle');
+    harness.slot.send({ type: 'slot.expire' });
 
-    harness.clock.advanceTo(firstAt + 1_599);
-    expect(harness.state()).to.equal('idle');
-    harness.clock.advanceTo(firstAt + 1_600);
-    expect(harness.state()).to.equal('destroying');
+    expect(harness.state()).to.equal('busy');
+    expect(harness.platform.count('DestroySlot')).to.equal(0);
   });
 
   it('retries create with backoff', async () => {

@@ -84,6 +84,22 @@ describe('GrpcPlatformClient', () => {
     expect(destroy.status).to.equal('NotFound');
   });
 
+  it('limits calls in flight', async () => {
+    const limited = new GrpcPlatformClient({ address: platform.address, callTimeoutMs: 2_000, maxConcurrentCalls: 2 });
+    platform.holdCreateSlot = true;
+    const calls = [1, 2, 3].map((n) => limited.createSlot({ requestId: `req-${n}`, memoryInMb: 128 }));
+
+    await platform.waitForCalls('CreateSlot', 2);
+    // Both slots are taken by held calls, so the third waits in the client.
+    expect(limited.waitingCalls).to.equal(1);
+
+    platform.releaseHeld();
+    const slots = await Promise.all(calls);
+    expect(slots.map((slot) => slot.slotId).sort()).to.deep.equal(['slot-1', 'slot-2', 'slot-3']);
+    expect(limited.waitingCalls).to.equal(0);
+    limited.close();
+  });
+
   it('rejects calls after close', async () => {
     client.close();
 

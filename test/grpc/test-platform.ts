@@ -32,6 +32,9 @@ export class TestPlatform {
   readonly address: string;
   readonly #server: grpc.Server;
   readonly #waiters: Array<{ rpc: PlatformRpc; count: number; resolve: () => void }> = [];
+  /** While true, CreateSlot replies wait until `releaseHeld()`. */
+  holdCreateSlot = false;
+  readonly #held: Array<() => void> = [];
   #nextSlot = 1;
 
   private constructor(server: grpc.Server, address: string) {
@@ -61,6 +64,12 @@ export class TestPlatform {
     return new Promise((resolve) => this.#waiters.push({ rpc, count, resolve }));
   }
 
+  /** Sends every CreateSlot reply held back by `holdCreateSlot`. */
+  releaseHeld(): void {
+    this.holdCreateSlot = false;
+    for (const reply of this.#held.splice(0)) reply();
+  }
+
   stop(): Promise<void> {
     this.#server.forceShutdown();
     return Promise.resolve();
@@ -83,10 +92,13 @@ export class TestPlatform {
       const id = `slot-${this.#nextSlot++}`;
       const memory = call.request.resource_config?.memory_in_megabytes ?? 0;
       this.liveSlots.set(id, memory);
-      callback(null, {
-        status: 'Ok',
-        slot: { id, resource_config: { memory_in_megabytes: memory }, create_time: 1_000, create_duration_in_ms: 7 },
-      });
+      const reply = () =>
+        callback(null, {
+          status: 'Ok',
+          slot: { id, resource_config: { memory_in_megabytes: memory }, create_time: 1_000, create_duration_in_ms: 7 },
+        });
+      if (this.holdCreateSlot) this.#held.push(reply);
+      else reply();
     };
     const init: grpc.handleUnaryCall<WireInitRequest, WireInitReply> = (call, callback) => {
       this.#record({ rpc: 'Init', request: call.request });

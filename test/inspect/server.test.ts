@@ -116,7 +116,7 @@ describe('inspector server', () => {
       'initSlot: done',
       'slot.assign',
       'slot.release',
-      'after keepAlive',
+      'slot.expire',
       'destroySlot: done',
     ]);
   });

@@ -52,7 +52,7 @@ describe('inspector actor table', () => {
       ['xstate.done.actor.0.slot.initing', 'initing', 'idle', 300],
       ['slot.assign', 'idle', 'busy', 300],
       ['slot.release', 'busy', 'idle', 350],
-      ['xstate.after.keepAlive.slot.idle', 'idle', 'destroying.calling', 350 + KEEP_ALIVE_MS],
+      ['slot.expire', 'idle', 'destroying.calling', 350 + KEEP_ALIVE_MS],
       ['xstate.done.actor.0.slot.destroying.calling', 'destroying.calling', 'destroyed', 350 + KEEP_ALIVE_MS],
     ]);
     expect(slot.state).to.equal('destroyed');
