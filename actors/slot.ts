@@ -21,7 +21,7 @@
  * 6. Whatever happened, the slot's last word is `slot.destroyed`, after which
  *    the supervisor stops it.
  */
-import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { assign, sendParent, setup } from 'xstate';
 import type { Logger } from '../src/log.ts';
 import type { Clock } from '../src/clock.ts';
 import type { CreatedSlot, InitializedSlot, PlatformClient } from '../src/platform/client.ts';
@@ -73,6 +73,20 @@ export type SlotEvent =
   | { type: 'slot.release' }
   | { type: 'slot.destroy'; reason: string };
 
+/*
+ * Replies to the slot's own platform calls. A call is started on entry to a
+ * state and its reply comes back as one of these events, so every failure is
+ * an edge of the chart. The calls are plain promises rather than invoked
+ * promise actors: an actor per call made each cold start cost three more actors.
+ */
+export type PlatformReply =
+  | { type: 'platform.created'; slot: CreatedSlot }
+  | { type: 'platform.createFailed'; error: unknown }
+  | { type: 'platform.initialized'; slot: InitializedSlot }
+  | { type: 'platform.initFailed'; error: unknown }
+  | { type: 'platform.destroyed' }
+  | { type: 'platform.destroyFailed'; error: unknown };
+
 /* Events a slot sends to its supervisor. */
 export type SlotReport =
   | { type: 'slot.ready'; instanceId: string; createMs: number; initMs: number }
@@ -92,27 +106,7 @@ export const slotMachine = setup({
   types: {
     input: {} as SlotInput,
     context: {} as SlotContext,
-    events: {} as SlotEvent,
-  },
-  actors: {
-    createSlot: fromPromise<CreatedSlot, { platform: PlatformClient; requestId: string; memoryInMb: number }>(
-      ({ input }) => input.platform.createSlot({ requestId: input.requestId, memoryInMb: input.memoryInMb }),
-    ),
-    initSlot: fromPromise<
-      InitializedSlot,
-      { platform: PlatformClient; requestId: string; slotId: string; instanceId: string; meta: AppMeta }
-    >(({ input }) =>
-      input.platform.init({
-        requestId: input.requestId,
-        slotId: input.slotId,
-        instanceId: input.instanceId,
-        meta: input.meta,
-      }),
-    ),
-    destroySlot: fromPromise<void, { platform: PlatformClient; requestId: string; slotId: string; reason: string }>(
-      ({ input }) =>
-        input.platform.destroySlot({ requestId: input.requestId, slotId: input.slotId, reason: input.reason }),
-    ),
+    events: {} as SlotEvent | PlatformReply,
   },
   delays: {
     retryBackoff: ({ context }) => retryBackoffMs(context.attempts),
@@ -125,6 +119,26 @@ export const slotMachine = setup({
     canRetryDestroy: ({ context }) => context.attempts < MAX_DESTROY_ATTEMPTS,
   },
   actions: {
+    startCreate: ({ context, self }) => {
+      context.platform.createSlot({ requestId: context.causeId, memoryInMb: context.meta.memoryInMb }).then(
+        (slot) => self.send({ type: 'platform.created', slot }),
+        (error: unknown) => self.send({ type: 'platform.createFailed', error }),
+      );
+    },
+    startInit: ({ context, self }) => {
+      const request = { requestId: context.causeId, slotId: context.slotId!, instanceId: context.instanceId, meta: context.meta };
+      context.platform.init(request).then(
+        (slot) => self.send({ type: 'platform.initialized', slot }),
+        (error: unknown) => self.send({ type: 'platform.initFailed', error }),
+      );
+    },
+    startDestroy: ({ context, self }) => {
+      const request = { requestId: context.causeId, slotId: context.slotId!, reason: context.destroyReason };
+      context.platform.destroySlot(request).then(
+        () => self.send({ type: 'platform.destroyed' }),
+        (error: unknown) => self.send({ type: 'platform.destroyFailed', error }),
+      );
+    },
     markCallStart: assign({ callStartedAt: ({ context }) => context.clock.now() }),
     recordFailure: assign({
       attempts: ({ context }) => context.attempts + 1,
@@ -186,26 +200,20 @@ export const slotMachine = setup({
   },
   states: {
     creating: {
-      entry: 'markCallStart',
-      invoke: {
-        src: 'createSlot',
-        input: ({ context }) => ({
-          platform: context.platform,
-          requestId: context.causeId,
-          memoryInMb: context.meta.memoryInMb,
-        }),
-        onDone: [
+      entry: ['markCallStart', 'startCreate'],
+      on: {
+        'platform.created': [
           {
             // The slot exists now and must be destroyed, but Init would only delay that.
             guard: 'destroyRequested',
             target: 'destroying',
-            actions: assign({ slotId: ({ event }) => event.output.slotId }),
+            actions: assign({ slotId: ({ event }) => event.slot.slotId }),
           },
           {
             target: 'initing',
             actions: [
               assign({
-                slotId: ({ event }) => event.output.slotId,
+                slotId: ({ event }) => event.slot.slotId,
                 createMs: ({ context }) => context.clock.now() - context.callStartedAt,
                 attempts: 0,
                 lastError: undefined,
@@ -214,7 +222,7 @@ export const slotMachine = setup({
             ],
           },
         ],
-        onError: [
+        'platform.createFailed': [
           {
             guard: 'destroyRequested',
             target: 'destroyed',
@@ -236,8 +244,6 @@ export const slotMachine = setup({
             ],
           },
         ],
-      },
-      on: {
         'slot.destroy': { actions: { type: 'requestDestroy', params: ({ event }) => ({ reason: event.reason }) } },
       },
     },
@@ -248,17 +254,9 @@ export const slotMachine = setup({
       },
     },
     initing: {
-      entry: 'markCallStart',
-      invoke: {
-        src: 'initSlot',
-        input: ({ context }) => ({
-          platform: context.platform,
-          requestId: context.causeId,
-          slotId: context.slotId!,
-          instanceId: context.instanceId,
-          meta: context.meta,
-        }),
-        onDone: [
+      entry: ['markCallStart', 'startInit'],
+      on: {
+        'platform.initialized': [
           {
             guard: 'destroyRequested',
             target: 'destroying',
@@ -272,7 +270,7 @@ export const slotMachine = setup({
             ],
           },
         ],
-        onError: [
+        'platform.initFailed': [
           {
             guard: 'destroyRequested',
             target: 'destroying',
@@ -294,8 +292,6 @@ export const slotMachine = setup({
             ],
           },
         ],
-      },
-      on: {
         'slot.destroy': { actions: { type: 'requestDestroy', params: ({ event }) => ({ reason: event.reason }) } },
       },
     },
@@ -328,16 +324,10 @@ export const slotMachine = setup({
       initial: 'calling',
       states: {
         calling: {
-          invoke: {
-            src: 'destroySlot',
-            input: ({ context }) => ({
-              platform: context.platform,
-              requestId: context.causeId,
-              slotId: context.slotId!,
-              reason: context.destroyReason,
-            }),
-            onDone: { target: '#slot.destroyed', actions: assign({ lastError: undefined }) },
-            onError: [
+          entry: 'startDestroy',
+          on: {
+            'platform.destroyed': { target: '#slot.destroyed', actions: assign({ lastError: undefined }) },
+            'platform.destroyFailed': [
               {
                 guard: 'canRetryDestroy',
                 target: 'waiting',

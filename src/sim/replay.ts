@@ -85,6 +85,12 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Arrivals scheduled ahead of the clock; the input is read again when half have arrived. Default 1024. */
   windowSize?: number;
+  /**
+   * Time added to each served request's Assign and Idle call, ms, for a
+   * scaler reached without a wire: the virtual-time evaluator calls the actors
+   * directly, where a call takes no time. Default 0.
+   */
+  callLatencyMs?: number;
   /** Examples kept per tally. Default 10. */
   maxExamples?: number;
   /** Prefix of generated request ids. Default 'r'. */
@@ -491,8 +497,8 @@ class Replayer {
         memoryInMb: flight.meta!.memoryInMb,
         arrivalMs: flight.arrivalMs,
         executionMs: durationsInMs,
-        scheduleMs,
-        idleMs: this.#clock.now() - idleStart,
+        scheduleMs: scheduleMs + (this.#options.callLatencyMs ?? 0),
+        idleMs: this.#clock.now() - idleStart + (this.#options.callLatencyMs ?? 0),
         coldStart,
       });
     };

@@ -97,7 +97,7 @@ describe('inspector server', () => {
     expect(rest.map((message) => message.kind)).to.deep.equal(rest.map(() => 'delta'));
     const slot = slotIn(rest[rest.length - 1]!);
     expect(slot?.state).to.equal('destroyed');
-    expect(slot?.last?.trigger).to.equal('destroySlot: done');
+    expect(slot?.last?.trigger).to.equal('platform.destroyed');
   });
 
   it('serves one actor with its transitions', async () => {
@@ -112,12 +112,12 @@ describe('inspector server', () => {
     expect(detail.id).to.equal('instance-1');
     expect(detail.transitions.map((t) => t.trigger)).to.deep.equal([
       'xstate.init',
-      'createSlot: done',
-      'initSlot: done',
+      'platform.created',
+      'platform.initialized',
       'slot.assign',
       'slot.release',
       'slot.expire',
-      'destroySlot: done',
+      'platform.destroyed',
     ]);
   });
 

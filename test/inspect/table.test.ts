@@ -48,12 +48,12 @@ describe('inspector actor table', () => {
 
     expect(slot.transitions.map(({ event, from, to, at }) => [event, from, to, at])).to.deep.equal([
       ['xstate.init', null, 'creating', 0],
-      ['xstate.done.actor.0.slot.creating', 'creating', 'initing', 100],
-      ['xstate.done.actor.0.slot.initing', 'initing', 'idle', 300],
+      ['platform.created', 'creating', 'initing', 100],
+      ['platform.initialized', 'initing', 'idle', 300],
       ['slot.assign', 'idle', 'busy', 300],
       ['slot.release', 'busy', 'idle', 350],
       ['slot.expire', 'idle', 'destroying.calling', 350 + KEEP_ALIVE_MS],
-      ['xstate.done.actor.0.slot.destroying.calling', 'destroying.calling', 'destroyed', 350 + KEEP_ALIVE_MS],
+      ['platform.destroyed', 'destroying.calling', 'destroyed', 350 + KEEP_ALIVE_MS],
     ]);
     expect(slot.state).to.equal('destroyed');
     expect(slot.status).to.equal('done');
