@@ -4,7 +4,7 @@
  * default; an empty environment variable counts as unset.
  */
 import { parseDurationMs } from './policy/duration.ts';
-import { POLICY_NAMES, createPolicy } from './policy/index.ts';
+import { DEFAULT_POLICY, POLICY_NAMES, createPolicy } from './policy/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -106,7 +106,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     name: 'policy',
     flag: '--policy <name[:argument]>',
     env: 'SCALER_POLICY',
-    defaultValue: 'fixed-keepalive',
+    defaultValue: DEFAULT_POLICY,
     description: `scaling policy, one of ${POLICY_NAMES.join(', ')}; fixed-keepalive:DURATION sets its keep-alive`,
   },
   {
@@ -249,6 +249,8 @@ function parseDuration({ value, source }: RawValue, { allowZero }: { allowZero: 
 function resolvePolicy(policy: RawValue, keepAlive: RawValue | undefined): string {
   let spec = policy.value;
   if (keepAlive) {
+    // A keep-alive with no policy given asks for the fixed keep-alive, whatever the default policy is.
+    if (policy.source.startsWith('the default')) spec = 'fixed-keepalive';
     if (spec !== 'fixed-keepalive') {
       throw new ConfigError(
         keepAlive.source,

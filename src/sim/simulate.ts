@@ -378,7 +378,7 @@ interface CommandOptions {
   speed: number;
   scaler?: string;
   platformPort: number;
-  policy: string;
+  policy?: string;
   keepAlive?: number;
   out?: string;
   seed?: number;
@@ -412,10 +412,13 @@ export function registerSimulate(program: Command, output: CommandOutput = proce
     .option('--platform-port <port>', 'port of the Platform service on 127.0.0.1 that an external scaler calls', port('--platform-port'), 50051)
     .option(
       '--policy <name[:argument]>',
-      `policy of the built-in scaler: ${POLICY_NAMES.join(', ')}; fixed-keepalive takes a duration, as fixed-keepalive:5m`,
-      DEFAULT_POLICY,
+      `policy of the built-in scaler: ${POLICY_NAMES.join(', ')}; fixed-keepalive takes a duration, as fixed-keepalive:5m (default: ${DEFAULT_POLICY})`,
     )
-    .option('--keep-alive <duration>', 'keep-alive of --policy fixed-keepalive, such as 500ms, 60s, 10m (a bare number is ms)', duration('--keep-alive'))
+    .option(
+      '--keep-alive <duration>',
+      'run the fixed-keepalive policy with this keep-alive, such as 500ms, 60s, 10m (a bare number is ms)',
+      duration('--keep-alive'),
+    )
     .option('--out <file>', 'JSON result file (default: results/<dataset>-<policy>.json)')
     .option('--seed <n>', 'seed of the platform\'s injected faults and jitter', parseNumber('--seed', Number.isInteger, 'an integer'))
     .option('--create-duration <ms>', 'time a CreateSlot takes on the platform, ms', nonNegative('--create-duration'))
@@ -438,7 +441,8 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
     dataset: raw.dataset,
     speed: raw.speed,
     platformPort: raw.platformPort,
-    policy: raw.policy,
+    // --keep-alive alone asks for the fixed keep-alive, whatever the default policy is.
+    policy: raw.policy ?? (raw.keepAlive === undefined ? DEFAULT_POLICY : 'fixed-keepalive'),
     progress: !raw.quiet && stderr.isTTY === true,
     ...definedOnly({
       scaler: raw.scaler,

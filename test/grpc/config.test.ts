@@ -20,7 +20,7 @@ describe('serve configuration', () => {
       platformTimeoutMs: 5_000,
       initTimeoutMs: 60_000,
       logLevel: 'info',
-      policy: 'fixed-keepalive',
+      policy: 'adaptive',
     });
   });
 
@@ -56,6 +56,10 @@ describe('serve configuration', () => {
 
     expect(config.port).to.equal(9100);
     expect(config.policy).to.equal('fixed-keepalive:0ms');
+  });
+
+  it('takes keep-alive alone as fixed keep-alive', () => {
+    expect(resolveServeConfig({ keepAlive: '30s' }, {}).policy).to.equal('fixed-keepalive:30000ms');
   });
 
   it('accepts a policy with its argument', () => {

@@ -50,7 +50,7 @@ describe('serve', () => {
       expect(platform.callsOf('DestroySlot')).to.have.length(1);
       expect(platform.liveSlots.size).to.equal(0);
       const started = log.lines.find((line) => line.msg === 'scaler started');
-      expect(started).to.include({ address: service.address, platform: platform.address, policy: 'fixed-keepalive:10m' });
+      expect(started).to.include({ address: service.address, platform: platform.address, policy: 'adaptive' });
       expect(log.messages()).to.include('scaler stopped');
     } finally {
       client.close();
