@@ -100,6 +100,8 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     createDurationMs: options.createDurationMs ?? DEFAULT_CREATE_DURATION_MS,
     seed: options.seed,
     logger,
+    // A day can make hundreds of thousands of slots; only the live ones are kept.
+    foldDestroyedSlots: true,
   });
   const scaler = createActorScaler({ platform, policy, clock, logger });
   const timeoutsInSecs = new Map([...source.metas.values()].map((meta) => [meta.key, meta.timeoutInSecs]));
@@ -141,7 +143,12 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   clock.clearTimeout(sampler);
 
   const decisions = scaler.summarize().map((app) => ({ appKey: app.key, explanation: app.policy }));
-  const summary = score.finish({ slots: platform.slotRecords(), endMs: result.endMs, peakSlots: platform.peakSlots });
+  const summary = score.finish({
+    slots: platform.slotRecords(),
+    foldedSlots: platform.foldedSlots(),
+    endMs: result.endMs,
+    peakSlots: platform.peakSlots,
+  });
   // Slots alive at the end were charged up to endMs above; shutting down only releases them.
   await settleInVirtualTime(clock, scaler.shutdown());
 

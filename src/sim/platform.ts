@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { PlatformError, type CreatedSlot, type InitializedSlot, type PlatformClient } from '../platform/client.ts';
 import type { AppMeta, StatusName } from '../types.ts';
 import { Random } from './random.ts';
+import { UNASSIGNED_APP } from './score.ts';
 import type { DatasetMeta, SlotRecord } from './types.ts';
 
 /**
@@ -29,8 +30,25 @@ export interface SimPlatformOptions {
   initFailureRate?: number;
   /** Each wait is scaled by a uniform factor in [1 - ratio, 1 + ratio]; 0..1, default 0. */
   jitterRatio?: number;
+  /**
+   * Forget each slot at DestroySlot, keeping only its app's sums of slot
+   * GB-s and slots (`foldedSlots`), so memory follows the slots alive rather
+   * than every slot of the run. A destroyed instance is then unknown to
+   * `lookupInstance`, and Init or DestroySlot on its slot answers NotFound
+   * as for any unknown slot. The evaluator sets it; default false.
+   */
+  foldDestroyedSlots?: boolean;
   logger?: Logger;
 }
+
+/** Slot time and slots of destroyed slots, per app key (UNASSIGNED_SLOTS for never initialized ones). */
+export interface FoldedSlots {
+  gbs: number;
+  count: number;
+}
+
+/** Key of `foldedSlots` for slots destroyed before any Init succeeded on them: the score's bucket for them. */
+export const UNASSIGNED_SLOTS = UNASSIGNED_APP;
 
 /** The platform's record of one instance, which the replayer reads to check an Assign reply. */
 export interface InstanceView {
@@ -113,7 +131,9 @@ export class SimPlatform implements PlatformClient {
   // each, measured over 300,000 slots); dropping them needs records kept elsewhere.
   readonly #slots = new Map<string, SimSlot>();
   readonly #slotsByInstance = new Map<string, SimSlot>();
-  readonly #records: SlotRecord[] = [];
+  readonly #records = new Map<string, SlotRecord>();
+  readonly #foldDestroyed: boolean;
+  readonly #folded = new Map<string, FoldedSlots>();
   #nextSlotNumber = 1;
   #liveSlots = 0;
   #peakSlots = 0;
@@ -126,6 +146,7 @@ export class SimPlatform implements PlatformClient {
     this.#initFailureRate = checkRatio('initFailureRate', options.initFailureRate ?? 0);
     this.#jitterRatio = checkRatio('jitterRatio', options.jitterRatio ?? 0);
     this.#logger = options.logger ?? silentLogger;
+    this.#foldDestroyed = options.foldDestroyedSlots ?? false;
     const seed = options.seed ?? 1;
     this.#faultRandom = new Random(seed, 'platform-faults');
     this.#jitterRandom = new Random(seed, 'platform-jitter');
@@ -161,7 +182,7 @@ export class SimPlatform implements PlatformClient {
     const record: SlotRecord = { slotId, memoryInMb, createdAt: receivedAt };
     const slot: SimSlot = { record, state: 'creating' };
     this.#slots.set(slotId, slot);
-    this.#records.push(record);
+    this.#records.set(slotId, record);
     this.#liveSlots++;
     if (this.#liveSlots > this.#peakSlots) this.#peakSlots = this.#liveSlots;
 
@@ -251,6 +272,7 @@ export class SimPlatform implements PlatformClient {
     slot.state = 'destroyed';
     slot.record.destroyedAt = this.#clock.now();
     this.#liveSlots--;
+    if (this.#foldDestroyed) this.#fold(slot);
   }
 
   /** Finds the instance that Init bound to `instanceId`, destroyed ones included, or returns undefined. */
@@ -275,8 +297,27 @@ export class SimPlatform implements PlatformClient {
    * later DestroySlot sets `destroyedAt` on the same object. A slot whose
    * CreateSlot failed by an injected fault has no record.
    */
+  #fold(slot: SimSlot): void {
+    const { record } = slot;
+    const key = record.appKey ?? UNASSIGNED_SLOTS;
+    const sums = this.#folded.get(key) ?? { gbs: 0, count: 0 };
+    sums.gbs += ((record.memoryInMb / 1024) * (record.destroyedAt! - record.createdAt)) / 1000;
+    sums.count++;
+    this.#folded.set(key, sums);
+    this.#slots.delete(record.slotId);
+    this.#records.delete(record.slotId);
+    if (slot.instanceId !== undefined && this.#slotsByInstance.get(slot.instanceId) === slot) {
+      this.#slotsByInstance.delete(slot.instanceId);
+    }
+  }
+
   slotRecords(): readonly SlotRecord[] {
-    return this.#records;
+    return [...this.#records.values()];
+  }
+
+  /** Sums of the slots forgotten at DestroySlot, by app key; empty unless `foldDestroyedSlots` is set. */
+  foldedSlots(): ReadonlyMap<string, FoldedSlots> {
+    return this.#folded;
   }
 
   #drawFault(rate: number): boolean {

@@ -149,6 +149,12 @@ export interface FinishOptions {
   endMs: number;
   /** Most slots alive at once, as the platform counted them. */
   peakSlots?: number;
+  /**
+   * Slot GB-s and slots already summed per app key, for slots the platform
+   * forgot when they were destroyed (all before `endMs`); UNASSIGNED_APP for
+   * slots never initialized.
+   */
+  foldedSlots?: ReadonlyMap<string, { gbs: number; count: number }>;
 }
 
 /** Running sums for one app; every field is additive, so per-app sums equal the totals. */
@@ -236,6 +242,7 @@ export class ScoreAccumulator {
     if (!Number.isFinite(endMs)) throw new RangeError(`endMs must be a finite number of ms, got ${String(endMs)}`);
 
     const slotGBs = new Map<string, { gbs: number; count: number }>();
+    for (const [key, sums] of options.foldedSlots ?? []) slotGBs.set(key, { ...sums });
     for (const slot of slots) {
       const key = slot.appKey ?? UNASSIGNED_APP;
       const entry = slotGBs.get(key) ?? { gbs: 0, count: 0 };

@@ -1,3 +1,4 @@
+import { ScoreAccumulator, UNASSIGNED_APP } from '../../src/sim/score.ts';
 import { expect } from 'chai';
 import { ScaledClock, VirtualClock } from '../../src/clock.ts';
 import { PlatformError } from '../../src/platform/client.ts';
@@ -382,5 +383,42 @@ describe('SimPlatform', () => {
         expect(() => setup(options)).to.throw(RangeError, pattern);
       });
     }
+  });
+});
+
+describe('SimPlatform folding destroyed slots', () => {
+  it('sums a destroyed slot per app', async () => {
+    const { clock, platform } = setup({ foldDestroyedSlots: true, createDurationMs: 100 });
+    const slotId = await readySlot(clock, platform, 'instance-1');
+    const unassigned = await run(clock, platform.createSlot({ requestId: 'r-2', memoryInMb: 512 }));
+    clock.advanceBy(1_000);
+    await run(clock, platform.destroySlot({ requestId: 'r-3', slotId, reason: 'test' }));
+    await run(clock, platform.destroySlot({ requestId: 'r-4', slotId: unassigned.slotId, reason: 'test' }));
+
+    // app-a: 256 MB from its CreateSlot at 0 to its destroy after create (100 ms), Init (40 ms),
+    // the second slot's create (100 ms) and 1,000 ms more: 0.25 GB x 1.24 s.
+    expect(platform.foldedSlots().get(APP.key)).to.deep.equal({ gbs: 0.25 * 1.24, count: 1 });
+    expect(platform.foldedSlots().get(UNASSIGNED_APP)?.count).to.equal(1);
+    expect(platform.slotRecords()).to.deep.equal([]);
+    expect(platform.lookupInstance('instance-1')).to.equal(undefined);
+  });
+
+  it('scores as the kept records do', async () => {
+    const kept = setup({ createDurationMs: 100 });
+    const folded = setup({ foldDestroyedSlots: true, createDurationMs: 100 });
+    for (const { clock, platform } of [kept, folded]) {
+      const first = await readySlot(clock, platform, 'instance-1');
+      await readySlot(clock, platform, 'instance-2', BIG_APP);
+      clock.advanceBy(2_500);
+      await run(clock, platform.destroySlot({ requestId: 'r-9', slotId: first, reason: 'test' }));
+      clock.advanceBy(500);
+    }
+    const finish = (h: typeof kept) =>
+      new ScoreAccumulator().finish({ slots: h.platform.slotRecords(), foldedSlots: h.platform.foldedSlots(), endMs: h.clock.now() });
+    const expected = finish(kept);
+    const actual = finish(folded);
+    expect(actual.overall.totalSlotTimeInGBs).to.be.closeTo(expected.overall.totalSlotTimeInGBs, 1e-9);
+    expect(actual.overall.slots).to.equal(expected.overall.slots);
+    expect(actual.apps.map((app) => [app.appKey, app.slots])).to.deep.equal(expected.apps.map((app) => [app.appKey, app.slots]));
   });
 });
