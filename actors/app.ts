@@ -1,6 +1,6 @@
 /**
  * The supervisor of one application: owns its slots and its queue of Assign
- * requests, and asks the policy how many slots to create and how long idle
+ * requests, and queries the policy for how many slots to create and how long idle
  * ones live.
  *
  * Warm path, one event each way: `app.assign` takes the most recently
@@ -165,7 +165,7 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   const counts = context.pool.counts(context.queue.length);
   let toCreate = context.policy.slotsToCreate(context.clock.now(), counts);
   // Progress floor: a waiting request must have at least one slot on its way,
-  // whatever the policy says, or it could only time out.
+  // whatever the policy returns, or it could only time out.
   if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) toCreate = 1;
   if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
 }
@@ -183,7 +183,7 @@ function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<Slo
 
 /**
  * Makes an available slot idle with the policy's keep-alive. A released slot
- * is told so; a slot that just finished Init is idle already.
+ * gets `slot.release`; a slot that just finished Init is idle already.
  */
 function parkSlot(context: AppContext, self: SelfRef, entry: SlotEntry<SlotRef>, cause: KeepAliveCause): void {
   const now = context.clock.now();

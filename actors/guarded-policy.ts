@@ -1,7 +1,7 @@
 /**
  * Wraps an app's policy so that a policy bug cannot stop the actor tree: an
  * exception thrown inside an xstate action stops the actor and every child,
- * which would leave every app of the scaler without an answer. A throwing or
+ * which would leave every app of the scaler without a reply. A throwing or
  * nonsensical decision is logged (the first time, then every 1,000th) and
  * replaced by a safe default.
  */

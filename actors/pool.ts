@@ -244,7 +244,7 @@ export class RequestQueue<TReply> {
     return request;
   }
 
-  /** The most recently queued request still waiting, without removing it. */
+  /** Returns the most recently queued request still waiting, without removing it. */
   newest(): QueuedRequest<TReply> | undefined {
     for (let index = this.#items.length - 1; index >= this.#head; index--) {
       const request = this.#items[index];
@@ -306,7 +306,7 @@ export class ExpiryHeap<TRef> {
     if (this.#nodes.length > 64 && this.#nodes.length > 4 * liveIdle) this.#rebuild();
   }
 
-  /** The earliest deadline of a slot still idle in the period it was pushed for. */
+  /** Returns the earliest deadline of a slot still idle in the period it was pushed for. */
   peek(): { entry: SlotEntry<TRef>; expiresAt: number } | undefined {
     this.#dropStale();
     return this.#nodes[0];

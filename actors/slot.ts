@@ -4,7 +4,7 @@
  * Contract with the app supervisor (`actors/app.ts`):
  * 1. The supervisor spawns a slot with the app's meta and a deadline. The slot
  *    calls CreateSlot, then Init, retrying each failed call with a growing
- *    backoff until the deadline, and tells the supervisor `slot.ready` once it
+ *    backoff until the deadline, and sends the supervisor `slot.ready` once it
  *    is initialized, or `slot.failed` when it gave up.
  * 2. A ready slot sits in `idle` until the supervisor sends `slot.assign`
  *    (it becomes `busy` and answers the request through the event's `reply`)
@@ -33,7 +33,7 @@ const MAX_RETRY_BACKOFF_MS = 2_000;
 /** DestroySlot is retried this many times before the slot is given up as leaked. */
 const MAX_DESTROY_ATTEMPTS = 3;
 
-/** A request handed to a slot; `reply` answers the Assign call that is waiting. */
+/** A request handed to a slot; `reply` resolves the Assign call that is waiting. */
 export interface AssignTicket {
   requestId: string;
   reply: (outcome: AssignOutcome) => void;
@@ -175,7 +175,7 @@ export const slotMachine = setup({
       if (event.type !== 'slot.assign') throw new Error(`rejectAssign needs slot.assign, got ${event.type}`);
       return { type: 'slot.rejected', instanceId: context.instanceId, ticket: event.ticket };
     }),
-    // The supervisor records which request a slot serves; the slot only answers it, so the
+    // The supervisor records which request a slot serves; the slot only replies to it, so the
     // warm path changes no context here.
     acceptAssign: ({ context, event }) => {
       if (event.type !== 'slot.assign') return;

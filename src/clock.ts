@@ -33,7 +33,7 @@ interface Timer {
 }
 
 /**
- * A clock that moves only when told to. Unlike xstate's `SimulatedClock`, it
+ * A clock that moves only when advanced. Unlike xstate's `SimulatedClock`, it
  * reports the next due time and fires each timer with `now()` equal to that
  * timer's own due time, which a replay loop needs to step from event to event
  * without jumping past a due timer.

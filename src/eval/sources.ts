@@ -1,5 +1,5 @@
 /**
- * Where the evaluator's requests come from: a dataset folder in the contest
+ * Request sources of the evaluator: a dataset folder in the contest
  * format, or an Azure 2019 trace sample converted on the fly (no files
  * written), with the converter's model and flags.
  */
