@@ -4,8 +4,9 @@
  * ones live.
  *
  * Warm path, one event each way: `app.assign` takes the most recently
- * released idle slot and sends it `slot.assign`, which answers the request;
- * `app.release` sends the slot `slot.release` with the policy's keep-alive.
+ * released idle slot and sends it `slot.assign`, and the slot replies to the
+ * request; `app.release` sends the slot `slot.release` and records its
+ * keep-alive deadline, which one timer per app (`app.sweep`) enforces.
  * A request that finds no idle slot waits in the queue until a slot becomes
  * available (a release, or a new slot finishing Init), or until its app's
  * timeout passes.
