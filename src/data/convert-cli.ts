@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   ConvertError,
   DEFAULT_APPS_PATH,
@@ -9,6 +9,7 @@ import {
   type SamplePaths,
   type Shape,
 } from './azure.ts';
+import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
 
 interface ConvertFlags {
   sample?: string;
@@ -85,23 +86,6 @@ function inputPaths(flags: ConvertFlags): SamplePaths {
   return samplePaths(flags.sample, flags.size);
 }
 
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
-  return parsed;
-}
-
-function wholeNumber(value: string): number {
-  const parsed = integer(value);
-  if (parsed < 0) throw new InvalidArgumentError(`expected a non-negative whole number, got ${value}`);
-  return parsed;
-}
-
-function positiveInteger(value: string): number {
-  const parsed = integer(value);
-  if (parsed < 1) throw new InvalidArgumentError(`expected a positive whole number, got ${value}`);
-  return parsed;
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

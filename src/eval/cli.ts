@@ -19,6 +19,7 @@ import { evaluate, type Evaluation } from './evaluate.ts';
 import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
 import { openSource } from './sources.ts';
 import { formatCount, formatFixed, formatPercent } from './table.ts';
+import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
 
 /** Output streams of a command: results go to `out`, progress and notes to `err`. */
 export interface CommandOutput {
@@ -227,23 +228,6 @@ function progressLine(output: CommandOutput): ProgressLine {
   };
 }
 
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
-  return parsed;
-}
-
-function wholeNumber(value: string): number {
-  const parsed = integer(value);
-  if (parsed < 0) throw new InvalidArgumentError(`expected a non-negative whole number, got ${value}`);
-  return parsed;
-}
-
-function positiveInteger(value: string): number {
-  const parsed = integer(value);
-  if (parsed < 1) throw new InvalidArgumentError(`expected a positive whole number, got ${value}`);
-  return parsed;
-}
 
 function list(value: string): string[] {
   const items = value.split(',').map((item) => item.trim());

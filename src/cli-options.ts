@@ -1,0 +1,20 @@
+/** Argument parsers for commander options shared by the commands. */
+import { InvalidArgumentError } from 'commander';
+
+export function integer(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  return parsed;
+}
+
+export function wholeNumber(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 0) throw new InvalidArgumentError(`expected a non-negative whole number, got ${value}`);
+  return parsed;
+}
+
+export function positiveInteger(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 1) throw new InvalidArgumentError(`expected a positive whole number, got ${value}`);
+  return parsed;
+}
