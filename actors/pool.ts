@@ -4,6 +4,7 @@
  * most-recently-released order, and the Assign requests waiting for a slot.
  * Every operation is O(1) amortized, because both sit on the warm path.
  */
+import { MinHeap } from '../src/heap.ts';
 import type { PoolCounts } from '../src/policy/types.ts';
 
 export type SlotPhase = 'starting' | 'idle' | 'busy' | 'destroying';
@@ -292,85 +293,40 @@ interface ExpiryNode<TRef> {
  * when it reaches the top, or when stale nodes outnumber live ones.
  */
 export class ExpiryHeap<TRef> {
-  #nodes: ExpiryNode<TRef>[] = [];
+  readonly #nodes = new MinHeap<ExpiryNode<TRef>>((a, b) => a.expiresAt < b.expiresAt);
 
   get size(): number {
-    return this.#nodes.length;
+    return this.#nodes.size;
   }
 
-  /** Records that `entry`, idle since its period `entry.idlePeriod` began, expires at `expiresAt`. */
+  /** Records that `entry`, idle in its period `entry.idlePeriod`, expires at `expiresAt`. */
   push(entry: SlotEntry<TRef>, expiresAt: number, liveIdle: number): void {
     this.#nodes.push({ entry, expiresAt, period: entry.idlePeriod ?? 0 });
-    this.#up(this.#nodes.length - 1);
-    // Stale nodes come from slots taken again before they expired: rebuild once they dominate.
-    if (this.#nodes.length > 64 && this.#nodes.length > 4 * liveIdle) this.#rebuild();
+    // Stale nodes come from slots taken again before they expired: drop them once they dominate.
+    if (this.#nodes.size > 64 && this.#nodes.size > 4 * liveIdle) this.#nodes.retain((node) => isLive(node));
   }
 
   /** Returns the earliest deadline of a slot still idle in the period it was pushed for. */
   peek(): { entry: SlotEntry<TRef>; expiresAt: number } | undefined {
     this.#dropStale();
-    return this.#nodes[0];
+    return this.#nodes.peek();
   }
 
   /** Removes and returns the earliest live deadline. */
   pop(): { entry: SlotEntry<TRef>; expiresAt: number } | undefined {
     this.#dropStale();
-    return this.#take();
+    return this.#nodes.pop();
   }
 
   clear(): void {
-    this.#nodes = [];
-  }
-
-  #live(node: ExpiryNode<TRef>): boolean {
-    return node.entry.phase === 'idle' && (node.entry.idlePeriod ?? 0) === node.period;
+    this.#nodes.clear();
   }
 
   #dropStale(): void {
-    while (this.#nodes.length > 0 && !this.#live(this.#nodes[0]!)) this.#take();
+    for (let top = this.#nodes.peek(); top && !isLive(top); top = this.#nodes.peek()) this.#nodes.pop();
   }
+}
 
-  #rebuild(): void {
-    const live = this.#nodes.filter((node) => this.#live(node));
-    this.#nodes = [];
-    for (const node of live) {
-      this.#nodes.push(node);
-      this.#up(this.#nodes.length - 1);
-    }
-  }
-
-  #take(): ExpiryNode<TRef> | undefined {
-    const nodes = this.#nodes;
-    const top = nodes[0];
-    const last = nodes.pop();
-    if (nodes.length > 0 && last) {
-      nodes[0] = last;
-      this.#down(0);
-    }
-    return top;
-  }
-
-  #up(index: number): void {
-    const nodes = this.#nodes;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (nodes[parent]!.expiresAt <= nodes[index]!.expiresAt) break;
-      [nodes[parent], nodes[index]] = [nodes[index]!, nodes[parent]!];
-      index = parent;
-    }
-  }
-
-  #down(index: number): void {
-    const nodes = this.#nodes;
-    for (;;) {
-      const left = index * 2 + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < nodes.length && nodes[left]!.expiresAt < nodes[smallest]!.expiresAt) smallest = left;
-      if (right < nodes.length && nodes[right]!.expiresAt < nodes[smallest]!.expiresAt) smallest = right;
-      if (smallest === index) return;
-      [nodes[smallest], nodes[index]] = [nodes[index]!, nodes[smallest]!];
-      index = smallest;
-    }
-  }
+function isLive<TRef>(node: ExpiryNode<TRef>): boolean {
+  return node.entry.phase === 'idle' && (node.entry.idlePeriod ?? 0) === node.period;
 }

@@ -1,3 +1,5 @@
+import { MinHeap } from './heap.ts';
+
 /**
  * Time for the actors. Only the process entry point and `realClock` read wall
  * time; everything else receives a `Clock`, so the same machines run under the
@@ -41,7 +43,7 @@ interface Timer {
 export class VirtualClock implements Clock {
   #now: number;
   #sequence = 0;
-  #heap: Timer[] = [];
+  readonly #heap = new MinHeap<Timer>((a, b) => a.due < b.due || (a.due === b.due && a.sequence < b.sequence));
 
   constructor(startMs = 0) {
     if (!Number.isFinite(startMs)) {
@@ -57,7 +59,7 @@ export class VirtualClock implements Clock {
   setTimeout(callback: () => void, delayMs: number): Timer {
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0;
     const timer: Timer = { due: this.#now + delay, sequence: this.#sequence++, callback, cancelled: false };
-    this.#push(timer);
+    this.#heap.push(timer);
     return timer;
   }
 
@@ -70,7 +72,7 @@ export class VirtualClock implements Clock {
   /** Due time of the earliest pending timer, or undefined when none is pending. */
   nextDue(): number | undefined {
     this.#dropCancelled();
-    return this.#heap[0]?.due;
+    return this.#heap.peek()?.due;
   }
 
   /**
@@ -89,7 +91,7 @@ export class VirtualClock implements Clock {
     for (;;) {
       const due = this.nextDue();
       if (due === undefined || due > timeMs) break;
-      const timer = this.#pop()!;
+      const timer = this.#heap.pop()!;
       this.#now = Math.max(this.#now, timer.due);
       timer.callback();
     }
@@ -104,49 +106,12 @@ export class VirtualClock implements Clock {
   /** Pending timers, cancelled ones excluded. */
   get pending(): number {
     let count = 0;
-    for (const timer of this.#heap) if (!timer.cancelled) count++;
+    for (const timer of this.#heap.values()) if (!timer.cancelled) count++;
     return count;
   }
 
   #dropCancelled(): void {
-    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
-  }
-
-  #before(a: Timer, b: Timer): boolean {
-    return a.due < b.due || (a.due === b.due && a.sequence < b.sequence);
-  }
-
-  #push(timer: Timer): void {
-    const heap = this.#heap;
-    heap.push(timer);
-    let index = heap.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.#before(heap[index]!, heap[parent]!)) break;
-      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-      index = parent;
-    }
-  }
-
-  #pop(): Timer | undefined {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last) {
-      heap[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = index * 2 + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && this.#before(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && this.#before(heap[right]!, heap[smallest]!)) smallest = right;
-        if (smallest === index) break;
-        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-        index = smallest;
-      }
-    }
-    return top;
+    while (this.#heap.peek()?.cancelled) this.#heap.pop();
   }
 }
 

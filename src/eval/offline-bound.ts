@@ -12,6 +12,7 @@
  * NOTE: most-recently-freed reuse is the rule this bound is defined by, not a
  * proof of optimality; a matching that pairs gaps differently could keep less.
  */
+import { MinHeap } from '../heap.ts';
 import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 
 export interface OfflineBoundResult {
@@ -24,53 +25,16 @@ export interface OfflineBoundResult {
   requests: number;
 }
 
-interface BusySlot {
-  freeAt: number;
-}
-
-/** Per app: slots busy until a time (a min-heap), and free slots, most recently freed on top. */
+/** Per app: end times of busy slots (earliest first), and free slots' free times, the most recent on top. */
 class AppSlots {
-  readonly busy: BusySlot[] = [];
+  readonly busy = new MinHeap<number>((a, b) => a < b);
   readonly free: number[] = [];
 
   release(until: number): void {
     // Busy slots that ended by `until` become free in end order, so the top of `free` is the latest.
-    while (this.busy.length > 0 && this.busy[0]!.freeAt <= until) {
-      this.free.push(this.#popBusy().freeAt);
+    for (let end = this.busy.peek(); end !== undefined && end <= until; end = this.busy.peek()) {
+      this.free.push(this.busy.pop()!);
     }
-  }
-
-  pushBusy(freeAt: number): void {
-    const heap = this.busy;
-    heap.push({ freeAt });
-    let index = heap.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (heap[parent]!.freeAt <= heap[index]!.freeAt) break;
-      [heap[parent], heap[index]] = [heap[index]!, heap[parent]!];
-      index = parent;
-    }
-  }
-
-  #popBusy(): BusySlot {
-    const heap = this.busy;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = index * 2 + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && heap[left]!.freeAt < heap[smallest]!.freeAt) smallest = left;
-        if (right < heap.length && heap[right]!.freeAt < heap[smallest]!.freeAt) smallest = right;
-        if (smallest === index) break;
-        [heap[smallest], heap[index]] = [heap[index]!, heap[smallest]!];
-        index = smallest;
-      }
-    }
-    return top;
   }
 }
 
@@ -114,7 +78,7 @@ export async function computeOfflineBound(
       extraMs = startupMs;
       slotsCreated++;
     }
-    slots.pushBusy(arrival + request.durationsInMs);
+    slots.busy.push(arrival + request.durationsInMs);
     executionGBs += (memoryGB * request.durationsInMs) / 1000;
     slotGBs += (memoryGB * (request.durationsInMs + extraMs)) / 1000;
     count++;
