@@ -4,6 +4,7 @@
  * prints one JSON line of figures on stdout.
  */
 import { evaluate } from '../src/eval/evaluate.ts';
+import { tuneGarbageCollectionForReplay } from '../src/eval/gc.ts';
 import { openSource } from '../src/eval/sources.ts';
 
 export interface DayFigures {
@@ -25,6 +26,8 @@ export interface DayFigures {
 const RSS_SAMPLE_MS = 100;
 
 async function main(): Promise<void> {
+  // The same setting as the evaluate and compare commands.
+  tuneGarbageCollectionForReplay();
   const size = Number(process.argv[2]);
   const policy = process.argv[3] ?? 'reference';
   let sampledPeakRss = process.memoryUsage.rss();

@@ -20,6 +20,7 @@ import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts
 import { openSource } from './sources.ts';
 import { formatCount, formatFixed, formatPercent } from './table.ts';
 import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
+import { tuneGarbageCollectionForReplay } from './gc.ts';
 
 /** Output streams of a command: results go to `out`, progress and notes to `err`. */
 export interface CommandOutput {
@@ -77,6 +78,7 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
   return command
     .option('--json <file>', 'also write the whole evaluation, with per-app scores and the timeline, as JSON to this file')
     .action(async (flags: EvaluateFlags) => {
+      tuneGarbageCollectionForReplay();
       const convert = convertOptions(flags, [flags.dataset]);
       const source = await openSource(flags.dataset, convert);
       const progress = progressLine(output);
@@ -109,6 +111,7 @@ export function registerCompare(program: Command, output: CommandOutput = proces
     .option('--create-ms <ms>', 'time a CreateSlot takes on the simulated platform, ms', wholeNumber, DEFAULT_CREATE_DURATION_MS);
   addConvertOptions(command);
   return command.action(async (flags: CompareFlags) => {
+    tuneGarbageCollectionForReplay();
     const convert = convertOptions(flags, flags.datasets);
     const progress = progressLine(output);
     const comparison = await runComparison({
