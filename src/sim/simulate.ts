@@ -400,7 +400,7 @@ export interface CommandOutput {
 export function registerSimulate(program: Command, output: CommandOutput = process): void {
   program
     .command('simulate')
-    .description('Replay a dataset against a scaler on the simulated platform and print the contest score.')
+    .description('replay a dataset against a scaler on the simulated platform and print the contest score')
     .option('--dataset <path|default>', 'dataset folder with metas and requests files, or "default" for the embedded one', 'default')
     .option(
       '--speed <x>',
