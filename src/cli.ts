@@ -31,6 +31,10 @@ function isInputError(error: unknown): boolean {
   );
 }
 
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string' && 'path' in error;
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -41,6 +45,10 @@ try {
     process.exitCode = usageError ? 2 : error.exitCode;
   } else if (isInputError(error)) {
     process.stderr.write(`scaler: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+  } else if (isFileSystemError(error)) {
+    // A path given to --out, --json or a dataset option that cannot be read or written.
+    process.stderr.write(`scaler: ${error.message}; check the path given to the command\n`);
     process.exitCode = 2;
   } else {
     throw error;

@@ -164,7 +164,9 @@ async function runServe(config: ServeConfig): Promise<void> {
   try {
     await starting;
   } catch (error) {
-    logger.error({ err: error }, 'scaler failed to start');
+    // One line without a stack: the cause is the address, not the code.
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({ error: message }, 'scaler failed to start; check --host and --port, or stop what holds the port');
     await exitAfterFlush(logger, 1);
     return;
   }

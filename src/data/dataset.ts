@@ -34,8 +34,9 @@ export class DatasetError extends Error {
 /**
  * Reads a metas file: one app a line, as
  * `{"key", "runtime", "timeoutInSecs", "memoryInMb", "initDurationInMs"}`.
- * Numbers must be whole (the wire carries them as integers), memory positive,
- * the others non-negative; keys unique and non-empty. Blank lines are skipped
+ * Numbers must be whole (the wire carries them as integers), memory and the
+ * timeout positive, the others non-negative; keys unique and non-empty. A zero
+ * timeout is rejected because the scaler rejects it. Blank lines are skipped
  * and fields beyond these are ignored. Rejects with a DatasetError naming the
  * file, line and field of the first invalid line.
  */
@@ -46,7 +47,7 @@ export async function readMetas(path: string): Promise<Map<string, DatasetMeta>>
     const meta: DatasetMeta = {
       key: nonEmptyString(record, 'key', path, line),
       runtime: stringField(record, 'runtime', path, line),
-      timeoutInSecs: wholeNumber(record, 'timeoutInSecs', path, line, 0),
+      timeoutInSecs: wholeNumber(record, 'timeoutInSecs', path, line, 1),
       memoryInMb: wholeNumber(record, 'memoryInMb', path, line, 1),
       initDurationInMs: wholeNumber(record, 'initDurationInMs', path, line, 0),
     };

@@ -21,6 +21,7 @@ import { openSource } from './sources.ts';
 import { formatCount, formatFixed, formatPercent } from './table.ts';
 import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
 import { tuneGarbageCollectionForReplay } from './gc.ts';
+import { mkdir } from 'node:fs/promises';
 
 /** Output streams of a command: results go to `out`, progress and notes to `err`. */
 export interface CommandOutput {
@@ -113,6 +114,8 @@ export function registerCompare(program: Command, output: CommandOutput = proces
   return command.action(async (flags: CompareFlags) => {
     tuneGarbageCollectionForReplay();
     const convert = convertOptions(flags, flags.datasets);
+    // A bad --out fails now, not after the whole comparison has run.
+    await mkdir(flags.out, { recursive: true });
     const progress = progressLine(output);
     const comparison = await runComparison({
       datasets: flags.datasets,

@@ -419,7 +419,7 @@ export function registerSimulate(program: Command, output: CommandOutput = proce
       'run the fixed-keepalive policy with this keep-alive, such as 500ms, 60s, 10m (a bare number is ms)',
       duration('--keep-alive'),
     )
-    .option('--out <file>', 'JSON result file (default: results/<dataset>-<policy>.json)')
+    .option('--out <file>', 'JSON result file (default: results/<dataset>-<policy>.json, with -x<speed> before .json when --speed is not 1)')
     .option('--seed <n>', 'seed of the platform\'s injected faults and jitter', parseNumber('--seed', Number.isInteger, 'an integer'))
     .option('--create-duration <ms>', 'time a CreateSlot takes on the platform, ms', nonNegative('--create-duration'))
     .option('--create-failure-rate <p>', 'probability that a CreateSlot fails', rate('--create-failure-rate'))
@@ -487,7 +487,11 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
         slotsAliveAtExit: result.platform.slotsAliveAtExit,
       }),
     );
-    const out = options.out ?? `results/${fileSafe(result.dataset.name)}-${fileSafe(options.scaler === undefined ? label : 'external')}.json`;
+    // A sped-up run gets its own file, so it does not overwrite a run at real speed.
+    const speedSuffix = options.speed === 1 ? '' : `-x${options.speed}`;
+    const out =
+      options.out ??
+      `results/${fileSafe(result.dataset.name)}-${fileSafe(options.scaler === undefined ? label : 'external')}${fileSafe(speedSuffix)}.json`;
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(result, null, 2) + '\n');
     stderr.write(`simulate: result written to ${out}\n`);

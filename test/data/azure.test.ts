@@ -24,21 +24,10 @@ import type { DatasetRequest } from '../../src/sim/types.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Finds the folder with the Azure trace samples: SHARED_DIR if set, else the
- * first `shared` folder beside the repository or one of its parent folders.
- */
-function findSharedDir(): string | undefined {
-  const holdsTraces = (folder: string): boolean => existsSync(join(folder, 'traces', 'azure2019'));
-  if (process.env.SHARED_DIR) return holdsTraces(process.env.SHARED_DIR) ? process.env.SHARED_DIR : undefined;
-  for (let folder = dirname(REPO_ROOT); ; folder = dirname(folder)) {
-    if (holdsTraces(join(folder, 'shared'))) return join(folder, 'shared');
-    if (dirname(folder) === folder) return undefined;
-  }
-}
-
-const SHARED_DIR = findSharedDir();
-const AZURE_DIR = SHARED_DIR === undefined ? undefined : join(SHARED_DIR, 'traces', 'azure2019');
+/** The Azure trace samples shipped with the repository (data/azure2019, unchanged copies). */
+const AZURE_DIR: string | undefined = existsSync(join(REPO_ROOT, 'data', 'azure2019', '100_inv.csv'))
+  ? join(REPO_ROOT, 'data', 'azure2019')
+  : undefined;
 
 const MINUTE_HEADER = Array.from({ length: MINUTES_PER_DAY }, (_, minute) => `minute_${minute + 1}`).join(',');
 const RUN_HEADER = 'HashFunction,HashApp,HashOwner,Count,Average,Minimum,Maximum,'
@@ -318,7 +307,7 @@ describe('Azure converter', () => {
   describe('on the real trace', function () {
     before(function () {
       if (AZURE_DIR === undefined) {
-        console.log('    skipped: Azure trace samples not found; set SHARED_DIR to the folder that holds traces/azure2019');
+        console.log('    skipped: Azure trace samples not found in data/azure2019');
         this.skip();
       }
     });

@@ -59,6 +59,7 @@ describe('dataset reader', () => {
       ['zero memory', META_LINE.replace('256', '0'), 'memoryInMb', /field "memoryInMb" must be at least 1, got 0/],
       ['a negative init time', META_LINE.replace('40', '-40'), 'initDurationInMs', /field "initDurationInMs" must not be negative, got -40/],
       ['a fractional timeout', META_LINE.replace('60', '1.5'), 'timeoutInSecs', /field "timeoutInSecs" must be a whole number, got 1.5/],
+      ['a zero timeout', META_LINE.replace('60', '0'), 'timeoutInSecs', /field "timeoutInSecs" must be at least 1, got 0/],
       ['an empty key', META_LINE.replace('app-a', ''), 'key', /field "key" must not be empty/],
       ['a numeric runtime', META_LINE.replace('"go"', '7'), 'runtime', /field "runtime" must be a string, got number 7/],
     ];
