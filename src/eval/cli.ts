@@ -199,7 +199,7 @@ export function formatEvaluation(evaluation: Evaluation, bound: OfflineBoundResu
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const valueWidth = Math.max(...rows.map(([, value]) => value.length));
   const lines = [
-    `${evaluation.policy} on ${evaluation.source}: ${formatCount(context.apps)} apps, CreateSlot ${formatCount(context.createDurationMs)} ms`,
+    `${evaluation.policy} on ${evaluation.source}: ${formatCount(context.apps)} ${context.apps === 1 ? 'app' : 'apps'}, CreateSlot ${formatCount(context.createDurationMs)} ms`,
     '',
     ...rows.map(([label, value, note]) => `${label.padEnd(labelWidth)}  ${value.padStart(valueWidth)}${note ? `  (${note})` : ''}`),
   ];

@@ -412,7 +412,7 @@ export function registerSimulate(program: Command, output: CommandOutput = proce
     .option('--platform-port <port>', 'port of the Platform service on 127.0.0.1 that an external scaler calls', port('--platform-port'), 50051)
     .option(
       '--policy <name[:argument]>',
-      `policy of the built-in scaler: ${POLICY_NAMES.join(', ')}; fixed-keepalive takes a duration, as fixed-keepalive:5m (default: ${DEFAULT_POLICY})`,
+      `policy of the built-in scaler: ${POLICY_NAMES.join(', ')}; fixed-keepalive takes a duration (fixed-keepalive:5m), adaptive a cold-start weight (adaptive:2) (default: ${DEFAULT_POLICY})`,
     )
     .option(
       '--keep-alive <duration>',
