@@ -236,6 +236,20 @@ function runPrewarm(context: AppContext, enqueue: Enqueue): void {
   enqueue.sendTo(sendToSelf, { type: 'app.policyTick' }, { delay: due - now, id: 'policy-tick' });
 }
 
+/**
+ * Returns the last failed platform call of a slot still starting. A request
+ * can time out while its slot is still retrying, before any slot has given up
+ * and reported why.
+ */
+function startingSlotError(context: AppContext): string | undefined {
+  for (const entry of context.pool.entries()) {
+    if (entry.phase !== 'starting' || !entry.ref) continue;
+    const error = entry.ref.getSnapshot().context.lastError;
+    if (error) return error;
+  }
+  return undefined;
+}
+
 function rejectAll(context: AppContext, enqueue: Enqueue, message: string): void {
   for (const waiting of context.queue.drain()) {
     // A timer left running would keep the process alive for up to the app's timeout.
@@ -420,11 +434,12 @@ export const appMachine = setup({
       if (!waiting) return;
       context.counters.timeouts++;
       const waitedMs = context.clock.now() - waiting.queuedAt;
-      const cause = context.lastPlatformError ? `: ${context.lastPlatformError}` : '';
+      const platformError = context.lastPlatformError ?? startingSlotError(context);
+      const cause = platformError ? `: ${platformError}` : '';
       const message =
         `no instance of app ${context.meta.key} within its timeout of ${context.meta.timeoutInSecs} s ` +
         `(waited ${waitedMs} ms, ${waiting.aheadAtQueueing} requests queued before it)${cause}`;
-      context.logger.error({ requestId: waiting.requestId, waitedMs, error: context.lastPlatformError }, 'request timed out');
+      context.logger.error({ requestId: waiting.requestId, waitedMs, error: platformError }, 'request timed out');
       waiting.reply({ status: 'InternalError', message });
     },
 

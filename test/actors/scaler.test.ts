@@ -766,6 +766,24 @@ describe('createActorScaler', () => {
       expectEverySlotGone(harness, { retried: true });
     });
 
+    it('names the platform error at timeout', async () => {
+      const harness = startScaler();
+      const first = assign(harness, 'request-1');
+      await flush();
+
+      // The first CreateSlot fails; its retry hangs until the request's timeout.
+      harness.platform.fail('CreateSlot', 'no capacity');
+      await flush();
+      harness.clock.advanceTo(START + appA.timeoutInSecs * 1000);
+      await flush();
+
+      expect(first.value?.status).to.equal('InternalError');
+      const message = first.value?.status === 'Ok' ? '' : first.value!.message;
+      expect(message).to.include('CreateSlot failed (InternalError): no capacity');
+      await failRemainingCalls(harness);
+      await shutDown(harness);
+    });
+
     it('stops creating after request timed out', async () => {
       const harness = startScaler();
       const first = assign(harness, 'request-1');
