@@ -420,9 +420,9 @@ export const appMachine = setup({
       const fields = { instanceId: event.instanceId, reason: event.reason };
       if (event.leaked) context.logger.error(fields, 'slot destroy failed, platform may still hold it');
       else context.logger.info(fields, 'slot destroyed');
-      // NOTE: xstate 5.33.3 copies this actor's whole `children` object on each stop (and
-      // spawn), so a slot's start and end cost time in proportion to the app's slots alive;
-      // on the 200-function trace day that is about a tenth of evaluation time. Keeping
+      // NOTE: xstate 5.33.3 copies this actor's whole `children` object on each stop and
+      // spawn, so a slot's start and end cost time in proportion to the app's slots alive.
+      // On the 200-function trace day that is about a tenth of evaluation time. Keeping
       // slots outside xstate's parent-child tree, with the supervisor holding their refs,
       // would make it constant.
       enqueue.stopChild(entry.ref);

@@ -166,7 +166,7 @@ async function runServe(config: ServeConfig): Promise<void> {
   } catch (error) {
     // One line without a stack: the cause is the address, not the code.
     const message = error instanceof Error ? error.message : String(error);
-    logger.error({ error: message }, 'scaler failed to start; check --host and --port, or stop what holds the port');
+    logger.error({ error: message }, 'scaler failed to start; check --host and --port, or stop the process that uses the port');
     await exitAfterFlush(logger, 1);
     return;
   }

@@ -147,7 +147,7 @@ export function resolveDataset(pathOrName: string): DatasetPaths {
     return { name, metasPath: join(folder, `${name}-metas.jsonl`), requestsPath: join(folder, `${name}-requests.jsonl`) };
   }
   if (prefixed.length > 1) {
-    throw new DatasetNotFoundError(`dataset folder ${folder} holds several datasets (${prefixed.join(', ')}); move each into its own folder`);
+    throw new DatasetNotFoundError(`dataset folder ${folder} contains several datasets (${prefixed.join(', ')}); move each into its own folder`);
   }
   throw new DatasetNotFoundError(`dataset folder ${folder} has no metas and requests files: expected metas.jsonl and requests.jsonl, `
     + `or <name>-metas.jsonl and <name>-requests.jsonl`);

@@ -15,7 +15,7 @@ export interface InitializedSlot {
 
 /**
  * The platform as the scaler sees it. Each method rejects with a
- * `PlatformError` when the platform answers a status other than Ok, or when the
+ * `PlatformError` when the platform replies with a status other than Ok, or when the
  * call fails or times out.
  *
  * Implementations: `GrpcPlatformClient` (the contract's Platform service) and
@@ -31,7 +31,7 @@ export interface PlatformClient {
 /** A platform call that did not succeed, with the platform's own message. */
 export class PlatformError extends Error {
   readonly call: 'CreateSlot' | 'Init' | 'DestroySlot';
-  /** The contract's Status name the platform answered, or 'Unavailable' when no answer came. */
+  /** The contract's Status name the platform replied with, or 'Unavailable' when no reply came. */
   readonly status: string;
 
   constructor(call: PlatformError['call'], status: string, message: string) {

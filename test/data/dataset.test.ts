@@ -171,7 +171,7 @@ describe('dataset reader', () => {
 
     it('rejects several prefixed pairs', () => {
       const path = folder('many', ['a-metas.jsonl', 'a-requests.jsonl', 'b-metas.jsonl', 'b-requests.jsonl']);
-      expect(() => resolveDataset(path)).to.throw(/holds several datasets \(a, b\)/);
+      expect(() => resolveDataset(path)).to.throw(/contains several datasets \(a, b\)/);
     });
 
     it('rejects a folder without files', () => {
