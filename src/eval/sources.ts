@@ -67,6 +67,12 @@ async function openAzure(spec: string, convert: Omit<ConvertOptions, 'shape'>): 
     throw new SourceError(`source "${spec}" is invalid: shape must be azure or contest, got "${shapeText}"`);
   }
   const dir = dirParts.length > 0 ? dirParts.join(':') : EMBEDDED_SAMPLE_DIR;
+  if (dirParts.length === 0 && !(EMBEDDED_SAMPLE_SIZES as readonly number[]).includes(size)) {
+    throw new SourceError(
+      `source "${spec}" is invalid: no embedded sample has ${size} functions; ` +
+        `use ${EMBEDDED_SAMPLE_SIZES.join(', ')}, or name a folder as azure:SIZE:SHAPE:DIR`,
+    );
+  }
   const shape: Shape = shapeText;
 
   const sample = await readAzureSample(samplePaths(dir, size));

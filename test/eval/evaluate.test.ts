@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { evaluate, type Evaluation } from '../../src/eval/evaluate.ts';
 import { tinyRequests, tinySource } from './tiny-dataset.ts';
+import { openSource } from '../../src/eval/sources.ts';
 
 /** Everything in an evaluation except the wall-clock figures. */
 function numbersOf(evaluation: Evaluation) {
@@ -28,5 +29,28 @@ describe('evaluate', () => {
 
     expect(shortKeepAlive.summary.overall.coldStarts).to.be.greaterThan(longKeepAlive.summary.overall.coldStarts);
     expect(shortKeepAlive.summary.overall.wastedGBs).to.be.lessThan(longKeepAlive.summary.overall.wastedGBs);
+  });
+});
+
+describe('openSource', () => {
+  it('rejects a size with no embedded sample', async () => {
+    let message = '';
+    try {
+      await openSource('azure:7');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).to.include('no embedded sample has 7 functions');
+    expect(message).to.include('use 10, 100, 200');
+  });
+
+  it('rejects an unknown shape', async () => {
+    let message = '';
+    try {
+      await openSource('azure:10:lambda');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).to.include('shape must be azure or contest, got "lambda"');
   });
 });
