@@ -3,9 +3,9 @@
  * requests, and queries the policy for how many slots to create and how long idle
  * ones live.
  *
- * Warm path, one event each way: `app.assign` takes the most recently
+ * Warm path, one event each way. `app.assign` takes the most recently
  * released idle slot and sends it `slot.assign`, and the slot replies to the
- * request; `app.release` sends the slot `slot.release` and records its
+ * request. `app.release` sends the slot `slot.release` and records its
  * keep-alive deadline, which one timer per app (`app.sweep`) enforces.
  * A request that finds no idle slot waits in the queue until a slot becomes
  * available (a release, or a new slot finishing Init), or until its app's
@@ -24,7 +24,7 @@ import { FIRST_RETRY_BACKOFF_MS, type AssignTicket, type SlotEvent, type SlotInp
 /** Deadline for creating a slot ahead of demand, when no request's timeout bounds it. */
 const PREWARM_DEADLINE_MS = 60_000;
 
-/** Longest delay a Node.js timer takes; larger ones fire at once. */
+/** Maximum delay of a Node.js timer; a larger one fires at once. */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
 
 type SlotRef = ActorRefFrom<typeof slotMachine>;
@@ -198,8 +198,8 @@ function parkSlot(context: AppContext, self: SelfRef, entry: SlotEntry<SlotRef>,
 /**
  * Makes sure the app's one keep-alive timer is due no later than the earliest
  * idle slot's deadline. The timer is set on the actor clock directly rather
- * than as a delayed xstate event, so the warm path needs no action enqueuer;
- * it still arrives as the event `app.sweep`.
+ * than as a delayed xstate event, so the warm path needs no action enqueuer.
+ * It still arrives as the event `app.sweep`.
  */
 function scheduleSweep(context: AppContext, self: SelfRef): void {
   const next = context.expiries.peek();

@@ -29,8 +29,21 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
   };
 
   return {
-    recordArrival: (now) => attempt('recordArrival', () => policy.recordArrival(now), undefined),
-    recordRelease: (now, durationMs) => attempt('recordRelease', () => policy.recordRelease(now, durationMs), undefined),
+    // The two warm-path calls catch in place, so a request allocates no closure here.
+    recordArrival(now: number): void {
+      try {
+        policy.recordArrival(now);
+      } catch (error) {
+        report('recordArrival', error);
+      }
+    },
+    recordRelease(now: number, durationMs: number): void {
+      try {
+        policy.recordRelease(now, durationMs);
+      } catch (error) {
+        report('recordRelease', error);
+      }
+    },
     recordSlotReady: (now, createMs, initMs) =>
       attempt('recordSlotReady', () => policy.recordSlotReady(now, createMs, initMs), undefined),
 
@@ -45,7 +58,13 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
     },
 
     keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number {
-      const keepAliveMs = attempt('keepAliveMs', () => policy.keepAliveMs(now, pool, cause), FALLBACK_KEEP_ALIVE_MS);
+      let keepAliveMs: number;
+      try {
+        keepAliveMs = policy.keepAliveMs(now, pool, cause);
+      } catch (error) {
+        report('keepAliveMs', error);
+        return FALLBACK_KEEP_ALIVE_MS;
+      }
       if (Number.isNaN(keepAliveMs) || keepAliveMs < 0) {
         report('keepAliveMs', `invalid keep-alive ${String(keepAliveMs)}`);
         return FALLBACK_KEEP_ALIVE_MS;

@@ -7,7 +7,7 @@
  *    backoff until the deadline, and sends the supervisor `slot.ready` once it
  *    is initialized, or `slot.failed` when it gave up.
  * 2. A ready slot sits in `idle` until the supervisor sends `slot.assign`
- *    (it becomes `busy` and answers the request through the event's `reply`)
+ *    (it becomes `busy` and replies to the request through the event's `reply`)
  *    or `slot.expire` (its keep-alive ran out: it destroys itself).
  * 3. A busy slot serves one request at a time. `slot.release` makes it idle.
  *    The keep-alive of an idle slot is kept by the supervisor, which sets one

@@ -2,7 +2,7 @@ import { MinHeap } from './heap.ts';
 
 /**
  * Time for the actors. Only the process entry point and `realClock` read wall
- * time; everything else receives a `Clock`, so the same machines run under the
+ * time. Everything else receives a `Clock`, so the same machines run under the
  * real clock, in tests, and in the virtual-time evaluator.
  *
  * The interface is a superset of xstate's `Clock` (setTimeout and clearTimeout),

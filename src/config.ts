@@ -249,7 +249,7 @@ function parseDuration({ value, source }: RawValue, { allowZero }: { allowZero: 
 function resolvePolicy(policy: RawValue, keepAlive: RawValue | undefined): string {
   let spec = policy.value;
   if (keepAlive) {
-    // A keep-alive with no policy given asks for the fixed keep-alive, whatever the default policy is.
+    // A keep-alive with no policy given selects the fixed keep-alive, whatever the default policy is.
     if (policy.source.startsWith('the default')) spec = 'fixed-keepalive';
     if (spec !== 'fixed-keepalive') {
       throw new ConfigError(

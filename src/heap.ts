@@ -52,7 +52,7 @@ export class MinHeap<T> {
     this.#items = [];
   }
 
-  /** The items in heap order (not sorted), for inspection. */
+  /** Returns the items in heap order (not sorted), for inspection. */
   values(): readonly T[] {
     return this.#items;
   }

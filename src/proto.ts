@@ -97,6 +97,14 @@ export interface WireInitReply {
   error_message?: string;
 }
 
+/** A unary method of a grpc-js client built from the contract, as the clients call it. */
+export type UnaryMethod<Request, Reply> = (
+  request: Request,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, reply?: Reply) => void,
+) => grpc.ClientUnaryCall;
+
 export interface ServiceDefinitions {
   Scaler: grpc.ServiceClientConstructor;
   Platform: grpc.ServiceClientConstructor;

@@ -39,7 +39,7 @@ export type AssignOutcome =
 export type IdleOutcome = { status: 'Ok' } | { status: Exclude<StatusName, 'Ok'>; message: string };
 
 /**
- * What the gRPC edge and the evaluator call. One implementation wraps the
+ * Scaler interface that the gRPC edge and the evaluator call. One implementation wraps the
  * actor tree (`actors/scaler.ts`).
  */
 export interface ScalerApi {

@@ -80,9 +80,9 @@ export async function settleInVirtualTime<T>(clock: VirtualClock, promise: Promi
 
 /**
  * Wire time of an Assign or an Idle call in the real-time simulator, where the
- * platform, the scaler and the replayer share one process: 2 ms is the mean
+ * platform, the scaler and the replayer share one process. 2 ms is the mean
  * per call that `simulate` measured on the default dataset on a 2-core
- * machine (Assign 3.1 ms over the evaluator's, Idle 2.1 ms). Apps whose
+ * machine: Assign 3.1 ms more than in the evaluator, Idle 2.1 ms. Apps whose
  * executions last a few ms score visibly lower for it, so the evaluator
  * charges it too.
  */
@@ -113,9 +113,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   let firstArrivalAt: number | undefined;
   let sampler: unknown;
   const takeSample = () => {
-    let busy = 0;
-    for (const app of scaler.summarize()) busy += app.busy;
-    timeline.push({ atMs: clock.now() - (firstArrivalAt ?? 0), slotsAlive: platform.liveSlots, slotsBusy: busy });
+    timeline.push({ atMs: clock.now() - (firstArrivalAt ?? 0), slotsAlive: platform.liveSlots, slotsBusy: scaler.busySlots() });
     sampler = clock.setTimeout(takeSample, sampleEveryMs);
   };
 

@@ -5,7 +5,7 @@
  * Every request finds a slot ready at its arrival, so nothing waits and the
  * cold-start term is its maximum of 50. A slot that finishes a request is kept
  * through the gap to its next request only when that gap is shorter than the
- * app's create+init time; otherwise it is destroyed at once and a new slot is
+ * app's create+init time. Otherwise it is destroyed at once, and a new slot is
  * created to be ready just in time, which costs create+init of slot time.
  * Free slots are reused most recently freed first.
  *

@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import { silentLogger, type Logger } from '../log.ts';
 import {
   loadServices,
+  type UnaryMethod,
   type WireCreateSlotReply,
   type WireCreateSlotRequest,
   type WireDestroySlotReply,
@@ -39,12 +40,6 @@ export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_CONCURRENT_CALLS = 128;
 
 type PlatformCall = PlatformError['call'];
-type UnaryMethod<Request, Reply> = (
-  request: Request,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, reply?: Reply) => void,
-) => grpc.ClientUnaryCall;
 
 interface PlatformStub extends grpc.Client {
   CreateSlot: UnaryMethod<WireCreateSlotRequest, WireCreateSlotReply>;

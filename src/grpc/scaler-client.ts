@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   loadServices,
+  type UnaryMethod,
   type WireAssignReply,
   type WireAssignRequest,
   type WireIdleReply,
@@ -24,12 +25,6 @@ export interface GrpcScalerClientOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
-type UnaryMethod<Request, Reply> = (
-  request: Request,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, reply?: Reply) => void,
-) => grpc.ClientUnaryCall;
 
 interface ScalerStub extends grpc.Client {
   Assign: UnaryMethod<WireAssignRequest, WireAssignReply>;

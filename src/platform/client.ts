@@ -14,7 +14,7 @@ export interface InitializedSlot {
 }
 
 /**
- * The platform as the scaler sees it. Each method rejects with a
+ * The platform interface the scaler calls. Each method rejects with a
  * `PlatformError` when the platform replies with a status other than Ok, or when the
  * call fails or times out.
  *

@@ -19,11 +19,11 @@
  * waiting. An app's keep-alive therefore matters in proportion to the whole
  * run's totals, and the best choice for one app depends on the others. Every
  * OPTIMIZE_EVERY_MS of the policy's clock, the policy searches the candidates
- * of all apps for the combination that maximizes the estimated score:
- * coordinate ascent (each app in turn takes its best rung, the others
- * fixed), started from the current choices and from each uniform choice,
- * because the score's two ratios can make both "keep everything" and "keep
- * nothing" local optima. A combination reached from a uniform start replaces
+ * of all apps for the combination that maximizes the estimated score. The
+ * search is coordinate ascent: each app in turn takes its best rung while the
+ * others stay fixed. It starts from the current choices and from each uniform
+ * choice, because the score's two ratios can make both "keep everything" and
+ * "keep nothing" local optima. A combination reached from a uniform start replaces
  * the current one only when it is better by SWITCH_MARGIN points.
  *
  * The one knob, `coldStartWeight`, multiplies the cold-start term in that
@@ -195,7 +195,7 @@ class AdaptiveApp implements AppPolicy {
     return (this.memoryGB * idleMs) / 1000;
   }
 
-  /** What a candidate's shadow pool would have done with an arrival at `now`. */
+  /** Applies an arrival at `now` to a candidate's shadow pool and charges its cost. */
   #shadowArrival(candidate: Candidate, now: number): void {
     const { free, keepAliveMs } = candidate;
     // Slots whose keep-alive ran out before now were destroyed after idling keepAliveMs.

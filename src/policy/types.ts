@@ -26,7 +26,7 @@ export interface AppPolicy {
   slotsToCreate(now: number, pool: PoolCounts): number;
   /**
    * How long a slot that just became idle stays alive without a request.
-   * `cause` says whether a request released it or it just finished Init
+   * `cause` tells whether a request released it or it just finished Init
    * with no request waiting (a slot created ahead of demand, or one whose
    * request was served by another slot first).
    */

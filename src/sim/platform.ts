@@ -34,7 +34,7 @@ export interface SimPlatformOptions {
    * Forget each slot at DestroySlot, keeping only its app's sums of slot
    * GB-s and slots (`foldedSlots`), so memory follows the slots alive rather
    * than every slot of the run. A destroyed instance is then unknown to
-   * `lookupInstance`, and Init or DestroySlot on its slot answers NotFound
+   * `lookupInstance`, and Init or DestroySlot on its slot replies NotFound
    * as for any unknown slot. The evaluator sets it; default false.
    */
   foldDestroyedSlots?: boolean;

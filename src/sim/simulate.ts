@@ -441,7 +441,7 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
     dataset: raw.dataset,
     speed: raw.speed,
     platformPort: raw.platformPort,
-    // --keep-alive alone asks for the fixed keep-alive, whatever the default policy is.
+    // --keep-alive alone selects the fixed keep-alive, whatever the default policy is.
     policy: raw.policy ?? (raw.keepAlive === undefined ? DEFAULT_POLICY : 'fixed-keepalive'),
     progress: !raw.quiet && stderr.isTTY === true,
     ...definedOnly({

@@ -1,7 +1,7 @@
 /**
  * A fake platform for lifecycle tests: every call is recorded and stays
  * pending until the test settles it, so each transition happens exactly when
- * the test says. The real platform is exercised over gRPC in the integration
+ * the test settles the call. The real platform is exercised over gRPC in the integration
  * and simulator tests.
  */
 import type { InspectionEvent } from 'xstate';
@@ -24,7 +24,7 @@ export interface PendingCall<T> {
 export class FakePlatform implements PlatformClient {
   readonly calls: PendingCall<unknown>[] = [];
   #slotCount = 0;
-  /** When set, calls answer by themselves: CreateSlot and Init succeed, DestroySlot succeeds. */
+  /** When set, calls succeed at once: CreateSlot and Init succeed, DestroySlot succeeds. */
   autoSettle = false;
   readonly #clock?: Clock;
 
@@ -57,7 +57,7 @@ export class FakePlatform implements PlatformClient {
     return this.calls.filter((entry) => entry.call === call).length;
   }
 
-  /** Answers the oldest pending call of `call` with success. */
+  /** Resolves the oldest pending call of `call` with success. */
   succeed(call: PendingCall<unknown>['call']): PendingCall<unknown> {
     const entry = this.#oldestPending(call);
     entry.resolve(this.#defaultValue(entry));
@@ -83,7 +83,7 @@ export class FakePlatform implements PlatformClient {
       .map((entry) => (entry as PendingCall<CreatedSlot> & { value: CreatedSlot }).value.slotId);
   }
 
-  /** Answers the oldest pending call of `call` with a platform error. */
+  /** Rejects the oldest pending call of `call` with a platform error. */
   fail(call: PendingCall<unknown>['call'], message = 'platform unavailable'): PendingCall<unknown> {
     const entry = this.#oldestPending(call);
     entry.reject(new PlatformError(call, 'InternalError', message));

@@ -834,7 +834,7 @@ describe('createActorScaler', () => {
       });
       const instanceId = await assignServed(harness, 'request-1');
       await release(harness, 'request-1', instanceId);
-      // The app still answers, and the slot got the fallback keep-alive.
+      // The app still replies, and the slot got the fallback keep-alive.
       expect(await assignServed(harness, 'request-2')).to.equal(instanceId);
       expect(harness.logs.some((line) => line.msg === 'policy failed, using a default')).to.equal(true);
       await release(harness, 'request-2', instanceId);
