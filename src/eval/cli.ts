@@ -16,6 +16,7 @@ import {
   type SourceConvertOptions,
 } from './compare.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
+import { computeMinuteBound, type MinuteBoundResult } from './minute-bound.ts';
 import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
 import { openSource } from './sources.ts';
 import { formatCount, formatFixed, formatPercent } from './table.ts';
@@ -91,9 +92,18 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
       });
       progress.clear();
       const bound = await computeOfflineBound(source.requests(), source.metas, flags.createMs);
-      output.out(formatEvaluation(evaluation, bound, { apps: source.metas.size, createDurationMs: flags.createMs }));
+      const minuteBound = await computeMinuteBound(source.requests(), source.metas, flags.createMs);
+      output.out(formatEvaluation(evaluation, bound, { apps: source.metas.size, createDurationMs: flags.createMs, minuteBound }));
       if (flags.json !== undefined) {
-        const record = { dataset: flags.dataset, createDurationMs: flags.createMs, convert, ...evaluation, bound, distanceToBound: bound.score - evaluation.summary.overall.score };
+        const record = {
+          dataset: flags.dataset,
+          createDurationMs: flags.createMs,
+          convert,
+          ...evaluation,
+          bound,
+          minuteBound,
+          distanceToBound: bound.score - evaluation.summary.overall.score,
+        };
         await writeFile(flags.json, `${JSON.stringify(record, null, 2)}\n`);
         output.err(`wrote ${flags.json}\n`);
       }
@@ -151,7 +161,7 @@ function reportEvent(event: CompareEvent, output: CommandOutput, progress: Progr
     }
     case 'bound':
       progress.clear();
-      output.err(`offline bound on ${event.dataset}: score ${formatFixed(event.bound.score)}\n`);
+      output.err(`bounds on ${event.dataset}: minute ${formatFixed(event.minuteBound.score)}, offline ${formatFixed(event.bound.score)}\n`);
       break;
   }
 }
@@ -177,6 +187,8 @@ function convertOptions(flags: ConvertFlags, datasets: readonly string[]): Sourc
 export interface SummaryContext {
   apps: number;
   createDurationMs: number;
+  /** Printed under the offline bound when given. */
+  minuteBound?: MinuteBoundResult;
 }
 
 /** Formats the one-screen summary that `evaluate` prints. */
@@ -189,6 +201,9 @@ export function formatEvaluation(evaluation: Evaluation, bound: OfflineBoundResu
     ['  resource score', formatFixed(overall.resourceUsageScore)],
     ['  cold-start score', formatFixed(overall.coldStartTimeScore)],
     ['offline bound', formatFixed(bound.score), `distance ${formatFixed(bound.score - overall.score)}`],
+    ...(context.minuteBound === undefined
+      ? []
+      : [['minute bound', formatFixed(context.minuteBound.score), `distance ${formatFixed(context.minuteBound.score - overall.score)}`] as [string, string, string]]),
     ['requests', formatCount(overall.requests), `served ${formatCount(overall.served)}, failed ${formatCount(overall.failed)}`],
     ['cold starts', formatCount(overall.coldStarts), `${formatPercent(share, 2)} of requests`],
     ['wasted GB-s', formatCount(overall.wastedGBs), `of ${formatCount(overall.totalSlotTimeInGBs)} slot GB-s`],

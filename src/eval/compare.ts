@@ -1,6 +1,6 @@
 /**
  * Runs every policy on every dataset in virtual time, adds the offline bound
- * of each dataset, and writes the comparison: `table.md`, `results.json` and a
+ * and the minute bound of each dataset, and writes the comparison: `table.md`, `results.json` and a
  * self-contained `report.html`.
  *
  * Runs go one after the other in this process, or, with `jobs` above 1, in
@@ -16,6 +16,7 @@ import { createPolicy } from '../policy/index.ts';
 import { DEFAULT_CREATE_DURATION_MS } from '../sim/platform.ts';
 import type { EvaluateJob, WorkerReply } from './compare-worker.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
+import { computeMinuteBound, type MinuteBoundResult } from './minute-bound.ts';
 import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
 import { renderReport } from './report-html.ts';
 import { openSource, type RequestSource } from './sources.ts';
@@ -29,6 +30,8 @@ export type SourceConvertOptions = Omit<ConvertOptions, 'shape'>;
 
 /** Name of the row that contains each dataset's offline bound. */
 export const OFFLINE_BOUND_ROW = 'offline-bound';
+/** Name of the row that contains each dataset's minute bound. */
+export const MINUTE_BOUND_ROW = 'minute-bound';
 
 /** Returns whether a policy is a baseline for the gap-closed column: reference, any fixed keep-alive, or hybrid histogram. */
 export function isBaselinePolicy(policyName: string): boolean {
@@ -41,9 +44,15 @@ export interface BoundFigures extends OfflineBoundResult {
   wastedGBs: number;
 }
 
-/** One line of a dataset's comparison: a policy's run or the offline bound. */
+/** The minute bound with the figures a policy row also shows. */
+export interface MinuteBoundFigures extends MinuteBoundResult {
+  /** Slot GB-s that executed nothing. */
+  wastedGBs: number;
+}
+
+/** One line of a dataset's comparison: a policy's run or a bound. */
 export interface ComparisonRow {
-  /** Policy name as the policy reports it, or OFFLINE_BOUND_ROW. */
+  /** Policy name as the policy reports it, MINUTE_BOUND_ROW or OFFLINE_BOUND_ROW. */
   policy: string;
   kind: 'baseline' | 'policy' | 'bound';
   score: number;
@@ -54,7 +63,7 @@ export interface ComparisonRow {
   /** coldStarts / requests, 0..1. */
   coldStartShare: number;
   wastedGBs: number;
-  /** Undefined for the offline bound, which does not track concurrent slots. */
+  /** Undefined for the bounds, which do not track concurrent slots. */
   peakSlots?: number;
   failed: number;
   violations: number;
@@ -77,9 +86,10 @@ export interface DatasetComparison {
   apps: number;
   requests: number;
   bound: BoundFigures;
+  minuteBound: MinuteBoundFigures;
   /** One per policy, in the order the policies were given. */
   evaluations: Evaluation[];
-  /** One per policy, then the offline bound. */
+  /** One per policy, then the minute bound, then the offline bound. */
   rows: ComparisonRow[];
   bestBaseline?: { policy: string; score: number };
 }
@@ -96,7 +106,7 @@ export type CompareEvent =
   | { type: 'start'; dataset: string; policy: string; run: number; runs: number }
   | { type: 'progress'; dataset: string; policy: string; arrived: number }
   | { type: 'done'; dataset: string; policy: string; run: number; runs: number; evaluation: Evaluation }
-  | { type: 'bound'; dataset: string; bound: BoundFigures };
+  | { type: 'bound'; dataset: string; bound: BoundFigures; minuteBound: MinuteBoundFigures };
 
 export interface CompareOptions {
   /** Source specs for `openSource`. */
@@ -155,8 +165,9 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
   for (const [index, spec] of options.datasets.entries()) {
     const source = sources[index]!;
     const bound = await boundOf(source, createDurationMs);
-    emit({ type: 'bound', dataset: spec, bound });
-    datasets.push(compareDataset(spec, source, bound, evaluations[index]!));
+    const minuteBound = await minuteBoundOf(source, createDurationMs);
+    emit({ type: 'bound', dataset: spec, bound, minuteBound });
+    datasets.push(compareDataset(spec, source, bound, evaluations[index]!, minuteBound));
   }
   return { datasets, policies: [...options.policies], createDurationMs, sampleEveryMs, convert };
 }
@@ -170,7 +181,7 @@ function checkOptions(options: CompareOptions, jobs: number): void {
   for (const spec of options.policies) {
     // createPolicy throws a RangeError naming the bad spec.
     const name = createPolicy(spec).name;
-    if (name === OFFLINE_BOUND_ROW) throw new RangeError(`policy name ${name} is reserved for the bound's row`);
+    if (name === OFFLINE_BOUND_ROW || name === MINUTE_BOUND_ROW) throw new RangeError(`policy name ${name} is reserved for the bound's row`);
     const earlier = names.get(name);
     if (earlier !== undefined) throw new RangeError(`policies "${earlier}" and "${spec}" are the same policy ${name}; give each once`);
     names.set(name, spec);
@@ -227,8 +238,19 @@ async function boundOf(source: RequestSource, createDurationMs: number): Promise
   return { ...bound, wastedGBs: bound.totalSlotTimeInGBs - bound.invocationExecutionTimeInGBs };
 }
 
-/** Builds a dataset's rows: one per evaluation in the order given, then the bound. */
-export function compareDataset(spec: string, source: Pick<RequestSource, 'name' | 'metas'>, bound: BoundFigures, evaluations: Evaluation[]): DatasetComparison {
+async function minuteBoundOf(source: RequestSource, createDurationMs: number): Promise<MinuteBoundFigures> {
+  const bound = await computeMinuteBound(source.requests(), source.metas, createDurationMs);
+  return { ...bound, wastedGBs: bound.totalSlotTimeInGBs - bound.invocationExecutionTimeInGBs };
+}
+
+/** Builds a dataset's rows: one per evaluation in the order given, then the minute bound and the offline bound. */
+export function compareDataset(
+  spec: string,
+  source: Pick<RequestSource, 'name' | 'metas'>,
+  bound: BoundFigures,
+  evaluations: Evaluation[],
+  minuteBound: MinuteBoundFigures,
+): DatasetComparison {
   const baselines = evaluations.filter((evaluation) => isBaselinePolicy(evaluation.policy));
   let bestBaseline: DatasetComparison['bestBaseline'];
   for (const evaluation of baselines) {
@@ -262,6 +284,21 @@ export function compareDataset(spec: string, source: Pick<RequestSource, 'name' 
     };
   });
   rows.push({
+    policy: MINUTE_BOUND_ROW,
+    kind: 'bound',
+    score: minuteBound.score,
+    resourceUsageScore: minuteBound.resourceUsageScore,
+    coldStartTimeScore: minuteBound.coldStartTimeScore,
+    requests: minuteBound.requests,
+    coldStarts: minuteBound.coldStarts,
+    coldStartShare: minuteBound.requests > 0 ? minuteBound.coldStarts / minuteBound.requests : 0,
+    wastedGBs: minuteBound.wastedGBs,
+    failed: 0,
+    violations: 0,
+    distanceToBound: bound.score - minuteBound.score,
+    gapClosed: gapClosedOf(minuteBound.score),
+  });
+  rows.push({
     policy: OFFLINE_BOUND_ROW,
     kind: 'bound',
     score: bound.score,
@@ -284,6 +321,7 @@ export function compareDataset(spec: string, source: Pick<RequestSource, 'name' 
     apps: source.metas.size,
     requests: bound.requests,
     bound,
+    minuteBound,
     evaluations,
     rows,
     bestBaseline,

@@ -91,6 +91,12 @@ function sectionNotes(dataset: DatasetComparison): string[] {
   } else {
     notes.push(`Gap closed is measured from the best baseline, ${dataset.bestBaseline.policy} (${formatFixed(dataset.bestBaseline.score)}), to the offline bound (${formatFixed(dataset.bound.score)}).`);
   }
+  const { bestBaseline, bound, minuteBound } = dataset;
+  const minuteShare =
+    bestBaseline !== undefined && bound.score > bestBaseline.score
+      ? `, ${formatPercent((minuteBound.score - bestBaseline.score) / (bound.score - bestBaseline.score))} of that gap`
+      : '';
+  notes.push(`A scaler that knew each minute's requests but not their instants would reach about ${formatFixed(minuteBound.score)} (minute-bound)${minuteShare}.`);
   for (const row of dataset.rows) {
     if (row.failed > 0 || row.violations > 0) {
       notes.push(`${row.policy}: ${formatCount(row.failed)} failed requests and ${formatCount(row.violations)} contract violations.`);

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCompare, registerEvaluate, type CommandOutput } from '../../src/eval/cli.ts';
-import { OFFLINE_BOUND_ROW, runComparison, writeComparison, type Comparison } from '../../src/eval/compare.ts';
+import { MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW, runComparison, writeComparison, type Comparison } from '../../src/eval/compare.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
 
 const POLICIES = ['reference', 'adaptive'];
@@ -41,16 +41,19 @@ describe('compare', () => {
 
   after(() => rmSync(datasetDir, { recursive: true, force: true }));
 
-  it('adds the offline bound row', () => {
+  it('adds the minute bound and offline bound rows', () => {
     const [dataset] = comparison.datasets;
-    expect(dataset!.rows.map((row) => row.policy)).to.deep.equal([...POLICIES, OFFLINE_BOUND_ROW]);
-    expect(dataset!.rows.map((row) => row.kind)).to.deep.equal(['baseline', 'policy', 'bound']);
-    expect(dataset!.rows[2]!.score).to.equal(dataset!.bound.score);
+    expect(dataset!.rows.map((row) => row.policy)).to.deep.equal([...POLICIES, MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW]);
+    expect(dataset!.rows.map((row) => row.kind)).to.deep.equal(['baseline', 'policy', 'bound', 'bound']);
+    expect(dataset!.rows[2]!.score).to.equal(dataset!.minuteBound.score);
+    expect(dataset!.rows[3]!.score).to.equal(dataset!.bound.score);
+    // Knowing less than every instant cannot beat knowing every instant.
+    expect(dataset!.minuteBound.score).to.be.at.most(dataset!.bound.score);
   });
 
   it('measures the gap from the best baseline', () => {
     const [dataset] = comparison.datasets;
-    const [reference, adaptive, bound] = dataset!.rows;
+    const [reference, adaptive, minuteBound, bound] = dataset!.rows;
     // reference is the only baseline, so it is the best one.
     expect(dataset!.bestBaseline).to.deep.equal({ policy: 'reference', score: reference!.score });
     expect(reference!.gapClosed).to.equal(0);
@@ -58,6 +61,7 @@ describe('compare', () => {
     const expected = (adaptive!.score - reference!.score) / (bound!.score - reference!.score);
     expect(adaptive!.gapClosed).to.be.closeTo(expected, 1e-12);
     expect(adaptive!.distanceToBound).to.be.closeTo(bound!.score - adaptive!.score, 1e-12);
+    expect(minuteBound!.gapClosed).to.be.closeTo((minuteBound!.score - reference!.score) / (bound!.score - reference!.score), 1e-12);
   });
 
   it('writes table, results and report', async () => {
@@ -65,7 +69,7 @@ describe('compare', () => {
     const written = await writeComparison(comparison, outDir);
 
     const table = readFileSync(written.tablePath, 'utf8');
-    for (const name of [...POLICIES, OFFLINE_BOUND_ROW]) expect(table).to.match(new RegExp(`^\\| ${name} `, 'm'));
+    for (const name of [...POLICIES, MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW]) expect(table).to.match(new RegExp(`^\\| ${name} `, 'm'));
 
     const results = JSON.parse(readFileSync(written.jsonPath, 'utf8')) as Comparison;
     const evaluations = results.datasets[0]!.evaluations;
