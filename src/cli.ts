@@ -1,10 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerConvert } from './data/convert-cli.ts';
-import { ConvertError } from './data/azure.ts';
-import { DatasetError, DatasetNotFoundError } from './data/dataset.ts';
 import { registerCompare, registerEvaluate } from './eval/cli.ts';
-import { SourceError } from './eval/sources.ts';
 import { registerCharts } from './inspect/index.ts';
+import { isInputError } from './input-errors.ts';
 import { registerServe } from './serve.ts';
 import { registerSimulate } from './sim/simulate.ts';
 
@@ -19,17 +17,6 @@ registerConvert(program);
 registerCharts(program);
 registerEvaluate(program);
 registerCompare(program);
-
-/** Errors caused by the user's input: reported in one line, exit code 2. */
-function isInputError(error: unknown): boolean {
-  return (
-    error instanceof DatasetError ||
-    error instanceof DatasetNotFoundError ||
-    error instanceof ConvertError ||
-    error instanceof SourceError ||
-    error instanceof RangeError
-  );
-}
 
 function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string' && 'path' in error;

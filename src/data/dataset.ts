@@ -22,8 +22,9 @@ export class DatasetError extends Error {
   /** The field at fault; undefined when the line as a whole is (bad JSON, not an object). */
   readonly field?: string;
 
+  /** `line` 0 means the file as a whole. */
   constructor(file: string, line: number, field: string | undefined, problem: string) {
-    super(`${file}:${line}: ${field === undefined ? '' : `field "${field}" `}${problem}`);
+    super(`${file}${line > 0 ? `:${line}` : ''}: ${field === undefined ? '' : `field "${field}" `}${problem}`);
     this.name = 'DatasetError';
     this.file = file;
     this.line = line;
@@ -59,7 +60,7 @@ export async function readMetas(path: string): Promise<Map<string, DatasetMeta>>
     metas.set(meta.key, meta);
   }
   if (metas.size === 0) {
-    throw new Error(`${path}: no apps found; a metas file needs at least one line`);
+    throw new DatasetError(path, 0, undefined, 'no apps found; a metas file needs at least one line');
   }
   return metas;
 }

@@ -2,7 +2,9 @@
  * The `evaluate` and `compare` commands: score policies on datasets in
  * virtual time, from the command line.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_POLICY } from '../policy/index.ts';
 import { DEFAULT_CREATE_DURATION_MS } from '../sim/platform.ts';
@@ -72,7 +74,7 @@ function addConvertOptions(command: Command): Command {
 export function registerEvaluate(program: Command, output: CommandOutput = processOutput): Command {
   const command = program
     .command('evaluate')
-    .description('score one policy on one dataset in virtual time and compare it with the offline bound')
+    .description('score one policy on one dataset in virtual time and compare it with the offline and minute bounds')
     .option('--dataset <spec>', "'default', a dataset folder, or azure:SIZE[:SHAPE[:DIR]] (SIZE 10, 100 or 200; SHAPE azure or contest)", 'default')
     .option('--policy <spec>', 'reference, fixed-keepalive[:DURATION], hybrid-histogram or adaptive[:WEIGHT]', DEFAULT_POLICY)
     .option('--create-ms <ms>', 'time a CreateSlot takes on the simulated platform, ms', wholeNumber, DEFAULT_CREATE_DURATION_MS);
@@ -82,6 +84,8 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
     .action(async (flags: EvaluateFlags) => {
       tuneGarbageCollectionForReplay();
       const convert = convertOptions(flags, [flags.dataset]);
+      // A day can take minutes; find an unwritable --json folder before, not after.
+      if (flags.json !== undefined) await access(dirname(resolve(flags.json)), constants.W_OK);
       const source = await openSource(flags.dataset, convert);
       const progress = progressLine(output);
       const evaluation = await evaluate({
@@ -114,7 +118,7 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
 export function registerCompare(program: Command, output: CommandOutput = processOutput): Command {
   const command = program
     .command('compare')
-    .description('score every policy on every dataset in virtual time, add the offline bound, and write table.md, results.json and report.html')
+    .description('score every policy on every dataset in virtual time, add the offline and minute bounds, and write table.md, results.json and report.html')
     .option('--datasets <list>', 'comma-separated dataset specs, as for evaluate --dataset', list, [...DEFAULT_DATASETS])
     .option('--policies <list>', 'comma-separated policy specs, as for evaluate --policy', list, [...DEFAULT_POLICIES])
     .option('--out <dir>', 'folder to write table.md, results.json and report.html into (files of those names are replaced)', DEFAULT_COMPARE_DIR)

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SourceConvertOptions } from './compare.ts';
+import { isInputError } from '../input-errors.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
 import { openSource } from './sources.ts';
 
@@ -20,7 +21,7 @@ export interface EvaluateJob {
 export type WorkerReply =
   | { type: 'progress'; arrived: number }
   | { type: 'done'; evaluation: Evaluation }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string; inputError: boolean };
 
 async function runJob(job: EvaluateJob, post: (reply: WorkerReply) => void): Promise<void> {
   try {
@@ -34,7 +35,11 @@ async function runJob(job: EvaluateJob, post: (reply: WorkerReply) => void): Pro
     });
     post({ type: 'done', evaluation });
   } catch (error) {
-    post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    // Bad input gets its one-line message; a defect keeps its stack for the report.
+    const inputError = isInputError(error);
+    let message = String(error);
+    if (error instanceof Error) message = inputError ? error.message : (error.stack ?? error.message);
+    post({ type: 'failed', message, inputError });
   }
 }
 

@@ -19,7 +19,7 @@ import { evaluate, type Evaluation } from './evaluate.ts';
 import { computeMinuteBound, type MinuteBoundResult } from './minute-bound.ts';
 import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
 import { renderReport } from './report-html.ts';
-import { openSource, type RequestSource } from './sources.ts';
+import { openSource, SourceError, type RequestSource } from './sources.ts';
 import { comparisonMarkdown } from './table.ts';
 
 export const DEFAULT_DATASETS = ['azure:10:azure', 'azure:10:contest'] as const;
@@ -220,7 +220,8 @@ function evaluateInWorker(job: EvaluateJob, onProgress: (arrived: number) => voi
         resolve(reply.evaluation);
       } else {
         settled = true;
-        reject(new Error(`evaluation of ${job.policy} on ${job.spec} failed in its worker: ${reply.message}`));
+        const message = `evaluation of ${job.policy} on ${job.spec} failed in its worker: ${reply.message}`;
+        reject(reply.inputError ? new SourceError(message) : new Error(message));
       }
     });
     worker.once('error', (error) => {

@@ -1,6 +1,7 @@
 /**
- * The minute bound: what a scaler could reach if it were told every request
- * at the start of its minute, but not the instant inside the minute. The
+ * The minute bound: an estimate of what a scaler could reach if it were told
+ * each minute's requests, in order and with their durations, one create+init
+ * before the minute starts, but not their instants inside the minute. The
  * Azure Functions trace counts invocations per minute, so on a converted
  * dataset nothing finer can be learned from the arrivals; the offline bound,
  * which is given each instant to the millisecond, is out of reach there.
@@ -8,24 +9,25 @@
  * Each request takes the cheapest of three ways to be served:
  *   - keep: reuse the most recently freed slot, idle since it was freed;
  *   - fresh: a slot created to be ready at the start of the request's minute,
- *     the latest time that still serves a request of that minute at any
- *     instant; it idles from then to the arrival, plus create+init;
+ *     the latest ready time that serves the request at any instant of that
+ *     minute; it idles from then to the arrival, plus create+init;
  *   - cold: a slot created at the arrival; the request waits create+init.
  * Waiting and slot time are weighed at a price (GB-s per second waited), and
  * the bound is the best score over a ladder of prices, since the score is a
  * sum of two ratios and no single price is right for every dataset.
  *
- * NOTE: this is a reference, not a proof. It is given each minute's requests
- * in order with their durations, so it sizes the pool exactly, which makes it
- * generous; and it picks one way per request at one price, where a scaler
- * could also gamble on a slot ready partway through the minute. With a
- * resolution of 1 ms it is exactly the offline bound, which the tests check.
+ * NOTE: this is a reference, not a proof, and it errs both ways. It picks the
+ * way per request in hindsight and sizes the pool exactly, which is generous.
+ * It offers only these three ways, so a scaler that starts a slot partway
+ * through a minute can beat it on a request that arrives late in its minute.
+ * With a resolution of 1 ms it is exactly the offline bound, which the tests
+ * check.
  */
 import { MinHeap } from '../heap.ts';
 import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 import type { OfflineBoundResult } from './offline-bound.ts';
 
-/** The default grid: each arrival is told at the start of its minute. */
+/** The default grid: each arrival is known only to its minute. */
 export const MINUTE_MS = 60_000;
 
 /**

@@ -231,7 +231,7 @@ function definitions(): string {
     ],
     [
       'minute bound',
-      'the same, for a scaler that knows each request only from the start of its minute: a new slot must be ready then, or the request waits for create+init. Waiting and slot time are weighed at the best of a ladder of prices. A reference, not a proof; the Azure trace counts invocations per minute, so converted datasets hold nothing finer to learn.',
+      "an estimate of the same for a scaler told each minute's requests one create+init before the minute starts, but not their instants: a request reuses a freed slot, takes a new slot ready at the minute's start, or waits for create+init, whichever is cheapest at the best of a ladder of prices for waiting. The Azure trace counts invocations per minute, so converted datasets hold nothing finer to learn.",
     ],
   ];
   const list = items.map(([term, text]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(text)}</dd>`).join('');

@@ -83,7 +83,8 @@ describe('dataset reader', () => {
     it('rejects an empty file', async () => {
       const path = write('metas.jsonl', ['']);
       const error = await readMetas(path).then(() => undefined, (caughtError: Error) => caughtError);
-      expect(error?.message).to.match(/no apps found/);
+      expect(error).to.be.instanceOf(DatasetError);
+      expect(error?.message).to.equal(`${path}: no apps found; a metas file needs at least one line`);
     });
 
     it('rejects a missing file', async () => {

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
-import { readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCompare, registerEvaluate, type CommandOutput } from '../../src/eval/cli.ts';
 import { MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW, runComparison, writeComparison, type Comparison } from '../../src/eval/compare.ts';
+import { SourceError } from '../../src/eval/sources.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
 
 const POLICIES = ['reference', 'adaptive'];
@@ -95,6 +96,25 @@ describe('compare', () => {
     expect(strip(inWorkers)).to.deep.equal(strip(comparison));
   });
 
+  it('passes bad input from a worker on as one line', async function () {
+    this.timeout(30_000);
+    const badDir = writeTinyDataset();
+    try {
+      appendFileSync(join(badDir, 'requests.jsonl'), 'not json\n');
+      const run = runComparison({ datasets: [badDir], policies: ['reference'], jobs: 2 });
+      const error = await run.then(
+        () => expect.fail('expected a rejection'),
+        (caught: Error) => caught,
+      );
+      expect(error).to.be.instanceOf(SourceError);
+      expect(error.message).to.include('requests.jsonl');
+      expect(error.message).to.include('not valid JSON');
+      expect(error.message).to.not.include('\n');
+    } finally {
+      rmSync(badDir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a bad policy before any run', async () => {
     const events: string[] = [];
     const run = runComparison({ datasets: [datasetDir], policies: ['reference', 'no-such-policy'], onEvent: (event) => events.push(event.type) });
@@ -149,5 +169,19 @@ describe('compare', () => {
     const { requests, served } = record.summary.overall;
     expect(output.stdout).to.match(new RegExp(`^requests +${requests} +\\(served ${served}, failed 0\\)$`, 'm'));
     expect(record.distanceToBound).to.be.closeTo(record.bound.score - record.summary.overall.score, 1e-12);
+    expect(output.stdout).to.match(/^minute bound +\d+\.\d\d +\(distance -?\d+\.\d\d\)$/m);
+    expect(record.minuteBound.score).to.be.at.most(record.bound.score);
+  });
+
+  it('checks the --json folder before the run', async () => {
+    const output = capture();
+    const jsonPath = join(datasetDir, 'no-such-folder', 'evaluation.json');
+    const run = program(output).parseAsync(['evaluate', '--dataset', datasetDir, '--policy', 'reference', '--json', jsonPath], { from: 'user' });
+    const error = (await run.then(
+      () => expect.fail('expected a rejection'),
+      (caught: unknown) => caught,
+    )) as NodeJS.ErrnoException;
+    expect(error.code).to.equal('ENOENT');
+    expect(output.stdout).to.equal('');
   });
 });
