@@ -103,6 +103,13 @@ describe('dataset reader', () => {
       ]);
     });
 
+    it('rejects an empty file', async () => {
+      const path = write('requests.jsonl', ['']);
+      const error = await readAll(path).then(() => undefined, (caughtError: Error) => caughtError);
+      expect(error).to.be.instanceOf(DatasetError);
+      expect(error?.message).to.equal(`${path}: no requests found; a requests file needs at least one line`);
+    });
+
     it('streams without reading ahead', async () => {
       // A bad line far down the file is not reached when the reader stops early.
       const lines = Array.from({ length: 50_000 }, (_, index) => requestLine(index));
