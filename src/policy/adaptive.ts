@@ -59,8 +59,12 @@ export const KEEP_ALIVE_LADDER_MS = [
 const INITIAL_RUNG = KEEP_ALIVE_LADDER_MS.indexOf(60_000);
 /** Sums lose half their weight over this much of the policy's clock. */
 const DECAY_HALF_LIFE_MS = 4 * 60 * 60_000;
-/** How often the keep-alives of all apps are searched again. */
-const OPTIMIZE_EVERY_MS = 60_000;
+/**
+ * How often the keep-alives of all apps are searched again. Every 15 s scored
+ * 0.01 to 0.46 points higher than every 60 s on each of the six sample days,
+ * for up to 13 % more evaluation time.
+ */
+const OPTIMIZE_EVERY_MS = 15_000;
 /** Execution seconds the run must have shown before the first search. */
 const MIN_EXECUTION_SECS = 1;
 /** Score points a combination reached from a uniform start must gain over the current one to replace it. */
