@@ -2,8 +2,9 @@
 import { InvalidArgumentError } from 'commander';
 
 export function integer(value: string): number {
+  // Decimal digits only: Number() would also take 0x10, 1e3 and blanks.
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  if (!/^\s*[+-]?\d+\s*$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
   return parsed;
 }
 

@@ -136,7 +136,14 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
 
   // Opening every source first finds a bad spec before hours of runs.
   const sources: RequestSource[] = [];
-  for (const spec of options.datasets) sources.push(await openSource(spec, convert));
+  const specOfIdentity = new Map<string, string>();
+  for (const spec of options.datasets) {
+    const source = await openSource(spec, convert);
+    const earlier = source.identity === undefined ? undefined : specOfIdentity.get(source.identity);
+    if (earlier !== undefined) throw new RangeError(`datasets "${earlier}" and "${spec}" are the same data; give each once`);
+    if (source.identity !== undefined) specOfIdentity.set(source.identity, spec);
+    sources.push(source);
+  }
 
   const runs = options.datasets.length * options.policies.length;
   const evaluations = options.datasets.map(() => new Array<Evaluation>(options.policies.length));

@@ -3,7 +3,7 @@
  * format, or an Azure 2019 trace sample converted on the fly (no files
  * written), with the converter's model and flags.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_APPS_PATH,
@@ -25,6 +25,11 @@ export const EMBEDDED_SAMPLE_SIZES = [10, 100, 200] as const;
 export interface RequestSource {
   /** Name used in reports, e.g. `azure-200-contest` or a folder's name. */
   name: string;
+  /**
+   * What the source reads, the same for two specs of the same data (such as
+   * `azure:10` and `azure:10:contest`); undefined for in-memory sources.
+   */
+  identity?: string;
   metas: ReadonlyMap<string, DatasetMeta>;
   /** A fresh pass over the requests in startTime order; each call starts from the first. */
   requests(): AsyncIterable<DatasetRequest>;
@@ -52,6 +57,7 @@ export async function openSource(spec: string, convert: Omit<ConvertOptions, 'sh
   const metas = await readMetas(paths.metasPath);
   return {
     name: paths.name,
+    identity: `folder:${resolve(paths.requestsPath)}`,
     metas,
     requests: () => readRequests(paths.requestsPath, metas),
   };
@@ -84,6 +90,7 @@ async function openAzure(spec: string, convert: Omit<ConvertOptions, 'shape'>): 
 
   return {
     name: `azure-${size}-${shape}${window}${functions}`,
+    identity: `azure:${resolve(dir)}:${size}:${shape}${window}${functions}`,
     metas,
     async *requests() {
       // One minute of requests is generated at a time, so memory stays at a minute's worth.

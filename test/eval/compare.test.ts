@@ -128,6 +128,18 @@ describe('compare', () => {
     expect(events).to.deep.equal([]);
   });
 
+  it('rejects the same data given twice', async () => {
+    for (const datasets of [['azure:10', 'azure:10:contest'], [datasetDir, `${datasetDir}/`]]) {
+      const run = runComparison({ datasets, policies: ['reference'] });
+      const error = await run.then(
+        () => expect.fail('expected a rejection'),
+        (caught: Error) => caught,
+      );
+      expect(error).to.be.instanceOf(RangeError);
+      expect(error.message).to.include('are the same data');
+    }
+  });
+
   it('rejects a policy given twice', async () => {
     const run = runComparison({ datasets: [datasetDir], policies: ['fixed-keepalive', 'fixed-keepalive:10m'] });
     await run.then(

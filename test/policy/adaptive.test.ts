@@ -44,6 +44,11 @@ describe('AdaptivePolicy', function () {
       expect(() => new AdaptivePolicy({ coldStartWeight: weight }), String(weight)).to.throw(RangeError, /coldStartWeight/);
     }
     expect(() => createPolicy('adaptive:abc')).to.throw(RangeError, /adaptive weight is invalid: "abc"/);
+    for (const text of ['0x10', ' 2', '1e3', '0', '-1', '']) {
+      expect(() => createPolicy(`adaptive:${text}`), text).to.throw(RangeError, /adaptive weight is invalid/);
+    }
+    expect(createPolicy('adaptive:0.5').name).to.equal('adaptive:0.5');
+    expect(createPolicy('adaptive:1200').name).to.equal('adaptive:1200');
   });
 
   it('names itself by weight', () => {
