@@ -26,8 +26,8 @@ export interface RequestSource {
   /** Name used in reports, e.g. `azure-200-contest` or a folder's name. */
   name: string;
   /**
-   * What the source reads, the same for two specs of the same data (such as
-   * `azure:10` and `azure:10:contest`); undefined for in-memory sources.
+   * Key of the data the source reads. Two specs of the same data (such as
+   * `azure:10` and `azure:10:contest`) get equal keys; in-memory sources have none.
    */
   identity?: string;
   metas: ReadonlyMap<string, DatasetMeta>;
