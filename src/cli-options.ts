@@ -2,9 +2,10 @@
 import { InvalidArgumentError } from 'commander';
 
 export function integer(value: string): number {
-  // Decimal digits only: Number() would also take 0x10, 1e3 and blanks.
+  // Decimal digits only, because Number() also takes 0x10, 1e3 and blanks.
+  const decimal = /^\s*[+-]?\d+\s*$/.test(value);
   const parsed = Number(value);
-  if (!/^\s*[+-]?\d+\s*$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  if (!decimal || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
   return parsed;
 }
 

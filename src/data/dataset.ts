@@ -99,7 +99,9 @@ export async function* readRequests(
     yield request;
   }
   // A run over no requests would score 0 and look like a result.
-  if (previousLine === 0) throw new DatasetError(path, 0, undefined, 'no requests found; a requests file needs at least one line');
+  if (previousLine === 0) {
+    throw new DatasetError(path, 0, undefined, 'no requests found; a requests file needs at least one line');
+  }
 }
 
 /** Paths of a dataset's two files. */

@@ -84,7 +84,7 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
     .action(async (flags: EvaluateFlags) => {
       tuneGarbageCollectionForReplay();
       const convert = convertOptions(flags, [flags.dataset]);
-      // A day can take minutes; find an unwritable --json folder before, not after.
+      // A day can take minutes, so an unwritable --json folder is reported before the run.
       if (flags.json !== undefined) await access(dirname(resolve(flags.json)), constants.W_OK);
       const source = await openSource(flags.dataset, convert);
       const progress = progressLine(output);

@@ -242,12 +242,14 @@ function evaluateInWorker(job: EvaluateJob, onProgress: (arrived: number) => voi
 }
 
 async function boundOf(source: RequestSource, createDurationMs: number): Promise<BoundFigures> {
-  const bound = await computeOfflineBound(source.requests(), source.metas, createDurationMs);
-  return { ...bound, wastedGBs: bound.totalSlotTimeInGBs - bound.invocationExecutionTimeInGBs };
+  return withWastedGBs(await computeOfflineBound(source.requests(), source.metas, createDurationMs));
 }
 
 async function minuteBoundOf(source: RequestSource, createDurationMs: number): Promise<MinuteBoundFigures> {
-  const bound = await computeMinuteBound(source.requests(), source.metas, createDurationMs);
+  return withWastedGBs(await computeMinuteBound(source.requests(), source.metas, createDurationMs));
+}
+
+function withWastedGBs<T extends OfflineBoundResult>(bound: T): T & { wastedGBs: number } {
   return { ...bound, wastedGBs: bound.totalSlotTimeInGBs - bound.invocationExecutionTimeInGBs };
 }
 

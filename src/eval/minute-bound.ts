@@ -1,27 +1,28 @@
 /**
- * The minute bound: an estimate of what a scaler could reach if it were told
+ * The minute bound: an estimate of what a scaler could reach if it were given
  * each minute's requests, in order and with their durations, one create+init
  * before the minute starts, but not their instants inside the minute. The
- * Azure Functions trace counts invocations per minute, so on a converted
- * dataset nothing finer can be learned from the arrivals; the offline bound,
- * which is given each instant to the millisecond, is out of reach there.
+ * Azure Functions trace counts invocations per minute, so nothing finer can be
+ * learned from the arrivals of a converted dataset. The offline bound, which
+ * has each instant to the millisecond, is out of reach there.
  *
  * Each request takes the cheapest of three ways to be served:
- *   - keep: reuse the most recently freed slot, idle since it was freed;
- *   - fresh: a slot created to be ready at the start of the request's minute,
- *     the latest ready time that serves the request at any instant of that
- *     minute; it idles from then to the arrival, plus create+init;
- *   - cold: a slot created at the arrival; the request waits create+init.
- * Waiting and slot time are weighed at a price (GB-s per second waited), and
- * the bound is the best score over a ladder of prices, since the score is a
- * sum of two ratios and no single price is right for every dataset.
+ *   - keep: reuse the most recently freed slot, idle since it was freed.
+ *   - fresh: a new slot ready at the start of the request's minute, the latest
+ *     ready time that serves the request at any instant of that minute. It
+ *     idles from then to the arrival, plus create+init.
+ *   - cold: a new slot created at the arrival, so the request waits create+init.
+ * Waiting is priced in GB-s of slot time per second waited. The score is a sum
+ * of two ratios and no single price suits every dataset, so the bound keeps
+ * the best score over a ladder of prices.
  *
- * NOTE: this is a reference, not a proof, and it errs both ways. It picks the
+ * NOTE: this is an estimate, not a proof, and it errs both ways. It picks the
  * way per request in hindsight and sizes the pool exactly, which is generous.
  * It offers only these three ways, so a scaler that starts a slot partway
  * through a minute can beat it on a request that arrives late in its minute.
- * With a resolution of 1 ms it is exactly the offline bound, which the tests
- * check.
+ *
+ * At a resolution of 1 ms, fresh costs only create+init and never waits, so
+ * the same computation with the single price Infinity is the offline bound.
  */
 import { MinHeap } from '../heap.ts';
 import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
@@ -31,11 +32,18 @@ import type { OfflineBoundResult } from './offline-bound.ts';
 export const MINUTE_MS = 60_000;
 
 /**
- * Prices tried, in GB-s of slot time per second a request waits; Infinity
+ * Prices tried, in GB-s of slot time per second a request waits. Infinity
  * never lets a request wait. The ladder is wide because the best price
  * differs by orders of magnitude between datasets.
  */
 export const WAIT_PRICES = [0, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1_000, 10_000, Infinity] as const;
+
+export interface MinuteBoundOptions {
+  /** Grid the arrivals are known to, ms, counted from time 0 of the requests' clock. Default a minute. */
+  resolutionMs?: number;
+  /** Prices to try. Default WAIT_PRICES. */
+  waitPrices?: readonly number[];
+}
 
 export interface MinuteBoundResult extends OfflineBoundResult {
   /** Requests that waited for a slot created at their arrival. */
@@ -78,16 +86,17 @@ class PricedRun {
     const newest = slots.free[slots.free.length - 1];
     const keepMs = newest === undefined ? Infinity : arrival - newest;
     const freshMs = startupMs + (arrival - knownAt);
-    // Waiting is priced in GB-s; per ms of this app's slot time that is price / memory.
+    // Waiting is priced in GB-s, which is price / memory per ms of this app's slot time.
     const coldMs = this.price === Infinity ? Infinity : startupMs + (this.price * startupMs) / memoryGB;
 
     let slotMs: number;
     let waitMs = 0;
-    if (keepMs <= freshMs && keepMs <= coldMs) {
+    // A tie between keeping and a fresh slot creates the fresh one, as the offline bound does.
+    if (keepMs < freshMs && keepMs <= coldMs) {
       slots.free.pop();
       slotMs = keepMs;
     } else {
-      // Every free slot has waited at least as long as the newest: all were better destroyed when freed.
+      // Every free slot has waited at least as long as the newest, so all were better destroyed when freed.
       slots.free.length = 0;
       this.slotsCreated++;
       if (freshMs <= coldMs) {
@@ -106,20 +115,21 @@ class PricedRun {
 
 /**
  * Computes the minute bound over a dataset's requests, in arrival order.
- * `createDurationMs` is the platform's CreateSlot time; each app's Init time
- * comes from its meta. `resolutionMs` (default a minute) sets the grid, counted
- * from time 0 of the requests' clock.
+ * `createDurationMs` is the platform's CreateSlot time, and each app's Init
+ * time comes from its meta.
  */
 export async function computeMinuteBound(
   requests: AsyncIterable<DatasetRequest>,
   metas: ReadonlyMap<string, DatasetMeta>,
   createDurationMs: number,
-  resolutionMs: number = MINUTE_MS,
+  options: MinuteBoundOptions = {},
 ): Promise<MinuteBoundResult> {
+  const { resolutionMs = MINUTE_MS, waitPrices = WAIT_PRICES } = options;
   if (!Number.isInteger(resolutionMs) || resolutionMs < 1) {
     throw new RangeError(`resolutionMs must be a whole number of ms, at least 1, got ${String(resolutionMs)}`);
   }
-  const runs = WAIT_PRICES.map((price) => new PricedRun(price));
+  if (waitPrices.length === 0) throw new RangeError('waitPrices is empty; expected at least one price');
+  const runs = waitPrices.map((price) => new PricedRun(price));
   let executionGBs = 0;
   let executionSecs = 0;
   let count = 0;
@@ -139,10 +149,9 @@ export async function computeMinuteBound(
   let best: MinuteBoundResult | undefined;
   for (const run of runs) {
     const resourceUsageScore = run.slotGBs > 0 ? (50 * executionGBs) / run.slotGBs : 0;
-    const timeSecs = executionSecs + run.waitSecs;
-    // As in the offline bound, a run where nothing waits has the full 50.
+    // A run where nothing waits has exactly the full 50, which (50 x E) / E may miss by rounding.
     let coldStartTimeScore = 0;
-    if (count > 0) coldStartTimeScore = timeSecs > 0 ? (50 * executionSecs) / timeSecs : 50;
+    if (count > 0) coldStartTimeScore = run.waitSecs > 0 ? (50 * executionSecs) / (executionSecs + run.waitSecs) : 50;
     const score = resourceUsageScore + coldStartTimeScore;
     if (best === undefined || score > best.score) {
       best = {

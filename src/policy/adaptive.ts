@@ -40,7 +40,7 @@
  * paid, changed no score by 0.01 on the 10-function days. Pre-warming before
  * a periodic app's next arrival does not pay on trace-derived days either.
  * Their arrivals are known only to the minute, so a pre-warmed slot idles
- * 30 s on average before its request; a cold start costs one create+init,
+ * 30 s on average before its request. A cold start costs one create+init,
  * 0.2 to 7 s on those days. Sub-minute timestamps, such as real timer
  * triggers have, are what would make it pay.
  *

@@ -40,7 +40,7 @@ export function createPolicy(spec: string = DEFAULT_POLICY): Policy {
     case 'adaptive': {
       if (argument === undefined) return new AdaptivePolicy();
       const coldStartWeight = Number(argument);
-      // Plain decimals only: Number() would also take 0x10 and surrounding blanks.
+      // Plain decimals only, because Number() also takes 0x10 and surrounding blanks.
       if (!/^(\d+\.?\d*|\.\d+)$/.test(argument) || !Number.isFinite(coldStartWeight) || coldStartWeight <= 0) {
         throw new RangeError(`adaptive weight is invalid: "${argument}"; expected a positive number such as 0.5 or 2`);
       }

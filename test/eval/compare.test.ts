@@ -96,7 +96,7 @@ describe('compare', () => {
     expect(strip(inWorkers)).to.deep.equal(strip(comparison));
   });
 
-  it('passes bad input from a worker on as one line', async function () {
+  it('reports bad input from workers', async function () {
     this.timeout(30_000);
     const badDir = writeTinyDataset();
     try {

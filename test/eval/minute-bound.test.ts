@@ -18,16 +18,16 @@ function request(startTime: number, durationsInMs: number): DatasetRequest {
 }
 
 describe('minute bound', () => {
-  it('is the offline bound when instants are known to the ms', async () => {
+  it('equals offline bound at 1 ms', async () => {
     const source = tinySource();
     const offline = await computeOfflineBound(source.requests(), source.metas, CREATE_MS);
-    const exact = await computeMinuteBound(source.requests(), source.metas, CREATE_MS, 1);
+    const exact = await computeMinuteBound(source.requests(), source.metas, CREATE_MS, { resolutionMs: 1 });
     expect(exact.score).to.be.closeTo(offline.score, 1e-9);
     expect(exact.totalSlotTimeInGBs).to.be.closeTo(offline.totalSlotTimeInGBs, 1e-9);
     expect(exact.coldStarts).to.equal(0);
   });
 
-  it('keeps, pre-creates or lets a request wait, at the best price (hand computation)', async () => {
+  it('picks the cheapest way per request', async () => {
     const requests = [
       request(30_000, 1_000), // ready at 0: 30 s idle + 225 ms, or wait 225 ms
       request(31_400, 1_000), // kept: freed at 31,225 if the first waited, at 31,000 if not
@@ -48,7 +48,7 @@ describe('minute bound', () => {
     expect(bound.slotsCreated).to.equal(2);
   });
 
-  it('pre-creates when a wait costs more than the idle minute', async () => {
+  it('pre-creates for long executions', async () => {
     // Long executions make a 225 ms wait cheap in the cold-start term but the
     // idle time before an arrival early in its minute is cheaper still.
     const requests = [request(60_050, 20_000), request(120_010, 20_000)];
@@ -59,10 +59,10 @@ describe('minute bound', () => {
     expect(bound.coldStartTimeScore).to.equal(50);
   });
 
-  it('rejects a resolution that is not a whole number of ms', async () => {
+  it('rejects a zero resolution', async () => {
     let error: unknown;
     try {
-      await computeMinuteBound(stream([]), METAS, CREATE_MS, 0);
+      await computeMinuteBound(stream([]), METAS, CREATE_MS, { resolutionMs: 0 });
     } catch (caught) {
       error = caught;
     }
