@@ -26,6 +26,14 @@
  * "keep nothing" local optima. A combination reached from a uniform start replaces
  * the current one only when it is better by SWITCH_MARGIN points.
  *
+ * An app that has shown fewer than MIN_SEARCH_ARRIVALS arrivals has too few
+ * gaps for its shadow pools to rank the rungs. When its second request comes
+ * while the first is still running, every rung has paid two cold starts and 0
+ * looks best because it kept nothing idle. Such an app keeps idle slots for the break-even time instead, priced
+ * at the last search's marginal score rates (see `breakEvenMs`). The search
+ * still ranks its rungs, and the app takes the chosen one at its
+ * MIN_SEARCH_ARRIVALS-th arrival.
+ *
  * The one knob, `coldStartWeight`, multiplies the cold-start term in that
  * objective: 1 maximizes the contest score, above 1 buys fewer cold starts
  * with more memory, below 1 the reverse.
@@ -65,6 +73,12 @@ const DECAY_HALF_LIFE_MS = 4 * 60 * 60_000;
  * for up to 13 % more evaluation time.
  */
 const OPTIMIZE_EVERY_MS = 15_000;
+/**
+ * Arrivals an app must show before the search chooses its keep-alive. Ten
+ * scored higher than none on four of the six sample days and equal on the
+ * other two. Thirty lost 0.03 points on the 100-function contest day.
+ */
+const MIN_SEARCH_ARRIVALS = 10;
 /** Execution seconds the run must have shown before the first search. */
 const MIN_EXECUTION_SECS = 1;
 /** Score points a combination reached from a uniform start must gain over the current one to replace it. */
@@ -161,12 +175,28 @@ class AdaptiveApp implements AppPolicy {
   }
 
   keepAliveMsNow(): number {
+    if (!this.searched) {
+      const breakEven = this.#owner.breakEvenMs(this);
+      if (breakEven !== undefined) return breakEven;
+    }
     return this.candidates[this.rung]!.keepAliveMs;
+  }
+
+  /** Whether the search chooses this app's keep-alive; until then it keeps slots for the break-even time. */
+  get searched(): boolean {
+    return this.#arrivals >= MIN_SEARCH_ARRIVALS;
   }
 
   explain(): string {
     const chosen = this.candidates[this.rung]!;
     const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
+    if (!this.searched) {
+      return (
+        `keep-alive ${Math.round(this.keepAliveMsNow())} ms: the break-even time for create+init ` +
+        `${Math.round(this.startupMs)} ms, because ${this.#arrivals} arrivals are too few for the search ` +
+        `(it needs ${MIN_SEARCH_ARRIVALS})`
+      );
+    }
     return (
       `keep-alive ${chosen.keepAliveMs} ms: with it the recent traffic would have cost ` +
       `${chosen.overheadGBs.toFixed(1)} GB-s of idle and start-up slot time and ${chosen.waitSecs.toFixed(1)} s of waiting ` +
@@ -239,6 +269,9 @@ export class AdaptivePolicy implements Policy {
   readonly #apps: AdaptiveApp[] = [];
   #optimizedAt?: number;
   #searches = 0;
+  /** Score points lost per GB-s of slot overhead and per second of waiting, at the last search's choice. */
+  #pointsPerGBs?: number;
+  #pointsPerWaitSec?: number;
 
   constructor(options: AdaptiveOptions = {}) {
     const weight = options.coldStartWeight ?? 1;
@@ -253,6 +286,23 @@ export class AdaptivePolicy implements Policy {
     const app = new AdaptiveApp(meta, this);
     this.#apps.push(app);
     return app;
+  }
+
+  /**
+   * How long an idle slot of `app` should wait for the next request before
+   * release becomes the cheaper bet, ms; undefined before the first search.
+   * Releasing costs the next request one create+init of waiting, and the new
+   * slot one create+init of slot time. Keeping costs the idle time in slot
+   * time. Priced at the marginal score rates, keeping pays until
+   *   t = create+init x (1 + pointsPerWaitSec / (pointsPerGBs x memoryGB)).
+   * At these linear prices, waiting that long and then releasing costs at
+   * most twice what the best choice in hindsight would have, whenever the
+   * next request comes (the ski-rental bound). Capped at the ladder's top rung.
+   */
+  breakEvenMs(app: AdaptiveApp): number | undefined {
+    if (this.#pointsPerGBs === undefined || this.#pointsPerWaitSec === undefined) return undefined;
+    const ratio = this.#pointsPerWaitSec / (this.#pointsPerGBs * app.memoryGB);
+    return Math.min(app.startupMs * (1 + ratio), KEEP_ALIVE_LADDER_MS[KEEP_ALIVE_LADDER_MS.length - 1]!);
   }
 
   /** Searches the keep-alives again once OPTIMIZE_EVERY_MS has passed since the last search. */
@@ -296,6 +346,16 @@ export class AdaptivePolicy implements Policy {
     best.rungs.forEach((rung, index) => {
       costs[index]!.app.rung = rung;
     });
+
+    // The objective's slopes at the chosen combination price the break-even keep-alive.
+    let overheadGBs = 0;
+    let waitSecs = 0;
+    costs.forEach((entry, index) => {
+      overheadGBs += entry.overheadGBs[best.rungs[index]!]!;
+      waitSecs += entry.waitSecs[best.rungs[index]!]!;
+    });
+    this.#pointsPerGBs = (50 * executionGBs) / (executionGBs + overheadGBs) ** 2;
+    this.#pointsPerWaitSec = (weight * 50 * executionSecs) / (executionSecs + waitSecs) ** 2;
   }
 
   /** Searches run so far, for reports. */

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { evaluate, type Evaluation } from '../../src/eval/evaluate.ts';
 import { openSource } from '../../src/eval/sources.ts';
-import { AdaptivePolicy } from '../../src/policy/adaptive.ts';
+import { AdaptivePolicy, KEEP_ALIVE_LADDER_MS } from '../../src/policy/adaptive.ts';
+import type { AppMeta } from '../../src/types.ts';
 import { createPolicy } from '../../src/policy/index.ts';
 
 /*
@@ -49,6 +50,60 @@ describe('AdaptivePolicy', function () {
     }
     expect(createPolicy('adaptive:0.5').name).to.equal('adaptive:0.5');
     expect(createPolicy('adaptive:1200').name).to.equal('adaptive:1200');
+  });
+
+  describe('break-even keep-alive of an app with few arrivals', () => {
+    const pool = { idle: 0, busy: 0, starting: 0, queued: 0 };
+    const meta = (key: string, memoryInMb: number): AppMeta => ({ key, memoryInMb, runtime: 'node', timeoutInSecs: 60 });
+
+    /** Builds a policy after one app ran once a second for a minute, so it has searched, and adds three new apps. */
+    function afterOneMinute(weight = 1) {
+      const policy = new AdaptivePolicy({ coldStartWeight: weight });
+      const busy = policy.forApp(meta('busy', 1024));
+      const small = policy.forApp(meta('small', 512));
+      const large = policy.forApp(meta('large', 2048));
+      const slow = policy.forApp(meta('slow', 512));
+      const before = small.keepAliveMs(0, pool, 'released');
+      busy.recordSlotReady(0, 100, 400);
+      for (let t = 0; t < 60_000; t += 1000) {
+        busy.recordArrival(t);
+        busy.recordRelease(t + 200, 200);
+      }
+      small.recordSlotReady(60_000, 100, 100);
+      large.recordSlotReady(60_000, 100, 100);
+      slow.recordSlotReady(60_000, 200, 200);
+      return { policy, before, small, large, slow, keep: (app: typeof small) => app.keepAliveMs(60_000, pool, 'released') };
+    }
+
+    it('keeps the initial rung before the first search', () => {
+      expect(afterOneMinute().before).to.equal(60_000);
+    });
+
+    it('grows with create+init and shrinks with memory', () => {
+      const { small, large, slow, keep } = afterOneMinute();
+      const startupMs = 200;
+      // keep-alive = create+init x (1 + ratio / memoryGB), so the ratio part scales with 1 / memory.
+      const smallRatio = keep(small) / startupMs - 1;
+      const largeRatio = keep(large) / startupMs - 1;
+      expect(smallRatio, 'ratio part at 0.5 GB').to.be.greaterThan(1);
+      expect(smallRatio / largeRatio, '0.5 GB against 2 GB').to.be.closeTo(4, 1e-9);
+      expect(keep(slow) / keep(small), 'twice the create+init').to.be.closeTo(2, 1e-9);
+      expect(small.explain!()).to.match(/break-even time for create\+init 200 ms, because 0 arrivals are too few/);
+    });
+
+    it('grows with the cold-start weight', () => {
+      const balanced = afterOneMinute(1);
+      const coldAverse = afterOneMinute(100);
+      expect(coldAverse.keep(coldAverse.small)).to.be.greaterThan(10 * balanced.keep(balanced.small));
+    });
+
+    it('gives way to a ladder rung from the tenth arrival', () => {
+      const { small, keep } = afterOneMinute();
+      for (let n = 0; n < 9; n++) small.recordArrival(60_000 + n);
+      expect(KEEP_ALIVE_LADDER_MS as readonly number[], 'after 9 arrivals').not.to.include(keep(small));
+      small.recordArrival(60_010);
+      expect(KEEP_ALIVE_LADDER_MS as readonly number[], 'after 10 arrivals').to.include(keep(small));
+    });
   });
 
   it('names itself by weight', () => {
