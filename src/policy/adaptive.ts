@@ -63,6 +63,9 @@ export const KEEP_ALIVE_LADDER_MS = [
   0, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000, 1_800_000,
 ] as const;
 
+/** The longest rung. It also caps the break-even keep-alive. */
+const MAX_KEEP_ALIVE_MS: number = KEEP_ALIVE_LADDER_MS[KEEP_ALIVE_LADDER_MS.length - 1]!;
+
 /** Keep-alive of an app before the first search; a middle rung. */
 const INITIAL_RUNG = KEEP_ALIVE_LADDER_MS.indexOf(60_000);
 /** Sums lose half their weight over this much of the policy's clock. */
@@ -182,7 +185,7 @@ class AdaptiveApp implements AppPolicy {
     return this.candidates[this.rung]!.keepAliveMs;
   }
 
-  /** Whether the search chooses this app's keep-alive; until then it keeps slots for the break-even time. */
+  /** Whether the search chooses this app's keep-alive. Until then it keeps slots for the break-even time. */
   get searched(): boolean {
     return this.#arrivals >= MIN_SEARCH_ARRIVALS;
   }
@@ -191,11 +194,11 @@ class AdaptiveApp implements AppPolicy {
     const chosen = this.candidates[this.rung]!;
     const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
     if (!this.searched) {
-      return (
-        `keep-alive ${Math.round(this.keepAliveMsNow())} ms: the break-even time for create+init ` +
-        `${Math.round(this.startupMs)} ms, because ${this.#arrivals} arrivals are too few for the search ` +
-        `(it needs ${MIN_SEARCH_ARRIVALS})`
-      );
+      const breakEven = this.#owner.breakEvenMs(this);
+      const reason = `because ${this.#arrivals} arrivals are too few for the search (it needs ${MIN_SEARCH_ARRIVALS})`;
+      if (breakEven === undefined) return `keep-alive ${chosen.keepAliveMs} ms: the initial keep-alive, before the first search`;
+      const capped = breakEven >= MAX_KEEP_ALIVE_MS ? ', capped at the longest rung' : '';
+      return `keep-alive ${Math.round(breakEven)} ms: the break-even time for create+init ${Math.round(this.startupMs)} ms${capped}, ${reason}`;
     }
     return (
       `keep-alive ${chosen.keepAliveMs} ms: with it the recent traffic would have cost ` +
@@ -289,8 +292,9 @@ export class AdaptivePolicy implements Policy {
   }
 
   /**
-   * How long an idle slot of `app` should wait for the next request before
-   * release becomes the cheaper bet, ms; undefined before the first search.
+   * Returns how long, in ms, an idle slot of `app` should wait for the next
+   * request before release becomes the cheaper bet, or undefined before the
+   * first search.
    * Releasing costs the next request one create+init of waiting, and the new
    * slot one create+init of slot time. Keeping costs the idle time in slot
    * time. Priced at the marginal score rates, keeping pays until
@@ -302,7 +306,7 @@ export class AdaptivePolicy implements Policy {
   breakEvenMs(app: AdaptiveApp): number | undefined {
     if (this.#pointsPerGBs === undefined || this.#pointsPerWaitSec === undefined) return undefined;
     const ratio = this.#pointsPerWaitSec / (this.#pointsPerGBs * app.memoryGB);
-    return Math.min(app.startupMs * (1 + ratio), KEEP_ALIVE_LADDER_MS[KEEP_ALIVE_LADDER_MS.length - 1]!);
+    return Math.min(app.startupMs * (1 + ratio), MAX_KEEP_ALIVE_MS);
   }
 
   /** Searches the keep-alives again once OPTIMIZE_EVERY_MS has passed since the last search. */

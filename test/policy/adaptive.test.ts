@@ -77,6 +77,15 @@ describe('AdaptivePolicy', function () {
 
     it('keeps the initial rung before the first search', () => {
       expect(afterOneMinute().before).to.equal(60_000);
+      const app = new AdaptivePolicy().forApp(meta('new', 512));
+      expect(app.explain!()).to.equal('keep-alive 60000 ms: the initial keep-alive, before the first search');
+    });
+
+    it('reports the cap on a long break-even time', () => {
+      const { policy, small, keep } = afterOneMinute(100_000);
+      expect(keep(small)).to.equal(1_800_000);
+      expect(small.explain!()).to.match(/^keep-alive 1800000 ms: the break-even time for create\+init 200 ms, capped at the longest rung, because 0 arrivals/);
+      expect(policy.searches, 'searches').to.be.greaterThan(0);
     });
 
     it('grows with create+init and shrinks with memory', () => {
