@@ -25,7 +25,10 @@ export interface EvaluateOptions {
    * does not have. Default DEFAULT_CALL_LATENCY_MS.
    */
   callLatencyMs?: number;
-  /** Interval of the slots-over-time samples, ms of virtual time. Default 60 s. */
+  /**
+   * Interval of the slots-over-time samples, ms of virtual time. Default 60 s.
+   * It doubles each time the timeline reaches MAX_TIMELINE_SAMPLES.
+   */
   sampleEveryMs?: number;
   seed?: number;
   logger?: Logger;
@@ -88,6 +91,9 @@ export async function settleInVirtualTime<T>(clock: VirtualClock, promise: Promi
  */
 export const DEFAULT_CALL_LATENCY_MS = 2;
 
+/** Timeline samples kept per evaluation. A day at the default 60 s takes 1,440. */
+export const MAX_TIMELINE_SAMPLES = 20_000;
+
 export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const wallStart = performance.now();
   const { source } = options;
@@ -108,13 +114,23 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const score = new ScoreAccumulator({ timeoutsInSecs });
 
   // Slots over time: a clock timer that re-arms itself while the replay runs.
+  // A long span (arrival times hours or years apart) would need one sample per
+  // interval, so past MAX_TIMELINE_SAMPLES every other sample is dropped and
+  // the interval doubles: memory and timer work stay bounded by the count.
   const timeline: TimelineSample[] = [];
-  const sampleEveryMs = options.sampleEveryMs ?? 60_000;
+  let sampleEveryMs = options.sampleEveryMs ?? 60_000;
   let firstArrivalAt: number | undefined;
   let sampler: unknown;
   const takeSample = () => {
-    timeline.push({ atMs: clock.now() - (firstArrivalAt ?? 0), slotsAlive: platform.liveSlots, slotsBusy: scaler.busySlots() });
-    sampler = clock.setTimeout(takeSample, sampleEveryMs);
+    const atMs = clock.now() - (firstArrivalAt ?? 0);
+    timeline.push({ atMs, slotsAlive: platform.liveSlots, slotsBusy: scaler.busySlots() });
+    if (timeline.length >= MAX_TIMELINE_SAMPLES) {
+      let kept = 0;
+      for (let index = 0; index < timeline.length; index += 2) timeline[kept++] = timeline[index]!;
+      timeline.length = kept;
+      sampleEveryMs *= 2;
+    }
+    sampler = clock.setTimeout(takeSample, timeline.at(-1)!.atMs + sampleEveryMs - atMs);
   };
 
   let lastReported = 0;

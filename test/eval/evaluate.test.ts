@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { evaluate, type Evaluation } from '../../src/eval/evaluate.ts';
+import { evaluate, MAX_TIMELINE_SAMPLES, type Evaluation } from '../../src/eval/evaluate.ts';
+import type { RequestSource } from '../../src/eval/sources.ts';
+import { TINY_METAS } from './tiny-dataset.ts';
 import { tinyRequests, tinySource } from './tiny-dataset.ts';
 import { openSource } from '../../src/eval/sources.ts';
 
@@ -21,6 +23,27 @@ describe('evaluate', () => {
       expect(numbersOf(second)).to.deep.equal(numbersOf(first));
     });
   }
+
+  it('bounds the timeline over a years-long gap', async () => {
+    // Epoch 0 next to a 2019 timestamp: at 60 s a sample, the gap alone would take 26 million samples.
+    const gapMs = Date.UTC(2019, 6, 1);
+    const source: RequestSource = {
+      name: 'gap',
+      metas: new Map([[TINY_METAS[0]!.key, TINY_METAS[0]!]]),
+      async *requests() {
+        yield { startTime: 0, metaKey: TINY_METAS[0]!.key, durationsInMs: 100, statusCode: 200 };
+        yield { startTime: gapMs, metaKey: TINY_METAS[0]!.key, durationsInMs: 100, statusCode: 200 };
+      },
+    };
+    const { timeline, summary } = await evaluate({ source, policy: 'reference' });
+
+    expect(summary.overall.served, 'served').to.equal(2);
+    expect(timeline.length, 'samples').to.be.within(MAX_TIMELINE_SAMPLES / 2, MAX_TIMELINE_SAMPLES);
+    const intervalMs = timeline[1]!.atMs - timeline[0]!.atMs;
+    expect(intervalMs, 'interval').to.be.greaterThan(60_000);
+    timeline.forEach((sample, index) => expect(sample.atMs, `sample ${index}`).to.equal(timeline[0]!.atMs + index * intervalMs));
+    expect(timeline.at(-1)!.atMs + intervalMs, 'last sample').to.be.greaterThan(gapMs);
+  });
 
   it('scores policies differently on the same source', async () => {
     // A guard that the determinism check above compares real runs, not a constant.
