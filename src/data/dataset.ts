@@ -170,10 +170,12 @@ async function* jsonLines(path: string): AsyncGenerator<{ record: Record<string,
   try {
     for await (const text of lines) {
       line++;
-      if (text.trim() === '') continue;
+      // Some Windows editors start a UTF-8 file with a byte-order mark, which JSON.parse rejects.
+      const body = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+      if (body.trim() === '') continue;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(body);
       } catch (error) {
         throw new DatasetError(path, line, undefined, `is not valid JSON (${(error as Error).message})`);
       }

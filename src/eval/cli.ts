@@ -3,8 +3,8 @@
  * virtual time, from the command line.
  */
 import { constants } from 'node:fs';
-import { access, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_POLICY } from '../policy/index.ts';
 import { DEFAULT_CREATE_DURATION_MS } from '../sim/platform.ts';
@@ -85,7 +85,13 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
       tuneGarbageCollectionForReplay();
       const convert = convertOptions(flags, [flags.dataset]);
       // A day can take minutes, so an unwritable --json folder is reported before the run.
-      if (flags.json !== undefined) await access(dirname(resolve(flags.json)), constants.W_OK);
+      if (flags.json !== undefined) {
+        await access(dirname(resolve(flags.json)), constants.W_OK);
+        const existing = await stat(flags.json).catch(() => undefined);
+        if (existing?.isDirectory()) {
+          throw new RangeError(`--json ${flags.json} is a folder; expected a file path such as ${join(flags.json, 'evaluation.json')}`);
+        }
+      }
       const source = await openSource(flags.dataset, convert);
       const progress = progressLine(output);
       const evaluation = await evaluate({

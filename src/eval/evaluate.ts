@@ -125,9 +125,9 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     const atMs = clock.now() - (firstArrivalAt ?? 0);
     timeline.push({ atMs, slotsAlive: platform.liveSlots, slotsBusy: scaler.busySlots() });
     if (timeline.length >= MAX_TIMELINE_SAMPLES) {
-      let kept = 0;
-      for (let index = 0; index < timeline.length; index += 2) timeline[kept++] = timeline[index]!;
-      timeline.length = kept;
+      let writeIndex = 0;
+      for (let index = 0; index < timeline.length; index += 2) timeline[writeIndex++] = timeline[index]!;
+      timeline.length = writeIndex;
       sampleEveryMs *= 2;
     }
     sampler = clock.setTimeout(takeSample, timeline.at(-1)!.atMs + sampleEveryMs - atMs);

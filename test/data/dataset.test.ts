@@ -103,6 +103,13 @@ describe('dataset reader', () => {
       ]);
     });
 
+    it('skips a byte-order mark', async () => {
+      const metas = await readMetas(write('metas.jsonl', [`\ufeff${META_LINE}`]));
+      expect([...metas.keys()]).to.deep.equal(['app-a']);
+      const path = write('requests.jsonl', [`\ufeff${requestLine(10)}`]);
+      expect(await readAll(path)).to.deep.equal([{ startTime: 10, metaKey: 'app-a', durationsInMs: 25, statusCode: 200 }]);
+    });
+
     it('rejects an empty file', async () => {
       const path = write('requests.jsonl', ['']);
       const error = await readAll(path).then(() => undefined, (caughtError: Error) => caughtError);

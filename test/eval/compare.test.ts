@@ -196,4 +196,16 @@ describe('compare', () => {
     expect(error.code).to.equal('ENOENT');
     expect(output.stdout).to.equal('');
   });
+
+  it('rejects a --json folder before the run', async () => {
+    const output = capture();
+    const run = program(output).parseAsync(['evaluate', '--dataset', datasetDir, '--policy', 'reference', '--json', datasetDir], { from: 'user' });
+    const error = (await run.then(
+      () => expect.fail('expected a rejection'),
+      (caught: unknown) => caught,
+    )) as Error;
+    expect(error).to.be.instanceOf(RangeError);
+    expect(error.message).to.equal(`--json ${datasetDir} is a folder; expected a file path such as ${join(datasetDir, 'evaluation.json')}`);
+    expect(output.stdout).to.equal('');
+  });
 });

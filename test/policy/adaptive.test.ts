@@ -40,16 +40,18 @@ describe('AdaptivePolicy', function () {
     expect(coldAverse.wastedGBs, 'wasted GB-s').to.be.greaterThan(balanced.wastedGBs);
   });
 
-  it('rejects a weight that is not positive', () => {
-    for (const weight of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+  it('rejects a weight out of range', () => {
+    for (const weight of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e-7, 1_000_001]) {
       expect(() => new AdaptivePolicy({ coldStartWeight: weight }), String(weight)).to.throw(RangeError, /coldStartWeight/);
     }
     expect(() => createPolicy('adaptive:abc')).to.throw(RangeError, /adaptive weight is invalid: "abc"/);
-    for (const text of ['0x10', ' 2', '1e3', '0', '-1', '']) {
+    for (const text of ['0x10', ' 2', '1e3', '0', '-1', '', '0.0000001', '1000001', '1'.padEnd(306, '0')]) {
       expect(() => createPolicy(`adaptive:${text}`), text).to.throw(RangeError, /adaptive weight is invalid/);
     }
     expect(createPolicy('adaptive:0.5').name).to.equal('adaptive:0.5');
     expect(createPolicy('adaptive:1200').name).to.equal('adaptive:1200');
+    expect(createPolicy('adaptive:0.000001').name).to.equal('adaptive:0.000001');
+    expect(createPolicy('adaptive:1000000').name).to.equal('adaptive:1000000');
   });
 
   describe('break-even keep-alive of an app with few arrivals', () => {
