@@ -173,14 +173,17 @@ async function* jsonLines(path: string): AsyncGenerator<{ record: Record<string,
       // Some Windows editors start a UTF-8 file with a byte-order mark, which JSON.parse rejects.
       const body = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
       if (body.trim() === '') continue;
+      if (body.includes('\u0000')) {
+        throw new DatasetError(path, line, undefined, 'contains NUL bytes; expected UTF-8 text (save a UTF-16 file as UTF-8)');
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
       } catch (error) {
-        throw new DatasetError(path, line, undefined, `is not valid JSON (${(error as Error).message})`);
+        throw new DatasetError(path, line, undefined, `is not valid JSON (${printable((error as Error).message)})`);
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new DatasetError(path, line, undefined, `must be a JSON object, got ${truncate(text)}`);
+        throw new DatasetError(path, line, undefined, `must be a JSON object, got ${printable(truncate(body))}`);
       }
       yield { record: parsed as Record<string, unknown>, line };
     }
@@ -237,4 +240,9 @@ function describeValue(value: unknown): string {
 
 function truncate(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Escapes control characters, byte-order marks and replacement characters, which a terminal shows as nothing or as noise. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\ufeff\ufffd]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -88,8 +88,8 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
       if (flags.json !== undefined) {
         await access(dirname(resolve(flags.json)), constants.W_OK);
         const existing = await stat(flags.json).catch(() => undefined);
-        if (existing?.isDirectory()) {
-          throw new RangeError(`--json ${flags.json} is a folder; expected a file path such as ${join(flags.json, 'evaluation.json')}`);
+        if (existing?.isDirectory() || /[\\/]$/.test(flags.json)) {
+          throw new RangeError(`--json ${flags.json} names a folder; expected a file path such as ${join(flags.json, 'evaluation.json')}`);
         }
       }
       const source = await openSource(flags.dataset, convert);

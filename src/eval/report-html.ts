@@ -188,8 +188,15 @@ function sampleEveryOf(dataset: DatasetComparison): number {
 }
 
 function timelineChart(evaluation: Evaluation, dataset: DatasetComparison): string {
-  const spanMs = Math.max(1, ...dataset.evaluations.flatMap((each) => each.timeline.map((sample) => sample.atMs)));
-  const yMax = Math.max(1, ...dataset.evaluations.flatMap((each) => each.timeline.map((sample) => sample.slotsAlive)));
+  // A loop, not Math.max(...samples): several policies' timelines exceed the engine's argument limit.
+  let spanMs = 1;
+  let yMax = 1;
+  for (const run of dataset.evaluations) {
+    for (const sample of run.timeline) {
+      spanMs = Math.max(spanMs, sample.atMs);
+      yMax = Math.max(yMax, sample.slotsAlive);
+    }
+  }
   // Hours read best for a day; a window of a few hours reads better in minutes.
   const inHours = spanMs > 3 * 3_600_000;
   const unitMs = inHours ? 3_600_000 : 60_000;

@@ -203,7 +203,7 @@ class AdaptiveApp implements AppPolicy {
     const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
     if (!this.searched) {
       const breakEven = this.#owner.breakEvenMs(this);
-      const reason = `because ${this.#arrivals} arrivals are too few for the search (it needs ${MIN_SEARCH_ARRIVALS})`;
+      const reason = `because the app has ${this.#arrivals} of the ${MIN_SEARCH_ARRIVALS} arrivals the search needs`;
       if (breakEven === undefined) return `keep-alive ${chosen.keepAliveMs} ms: the initial keep-alive, before the first search`;
       const capped = breakEven >= MAX_KEEP_ALIVE_MS ? ', capped at the longest rung' : '';
       return `keep-alive ${Math.round(breakEven)} ms: the break-even time for create+init ${Math.round(this.startupMs)} ms${capped}, ${reason}`;

@@ -110,6 +110,20 @@ describe('dataset reader', () => {
       expect(await readAll(path)).to.deep.equal([{ startTime: 10, metaKey: 'app-a', durationsInMs: 25, statusCode: 200 }]);
     });
 
+    it('escapes a byte-order mark past line 1', async () => {
+      const path = write('requests.jsonl', [requestLine(10), `\ufeff${requestLine(20)}`]);
+      const error = await caught(() => readAll(path));
+      expect(error.message).to.match(/:2: is not valid JSON \(Unexpected token '\\ufeff'/);
+      expect(error.message).not.to.include('\ufeff');
+    });
+
+    it('rejects a UTF-16 file', async () => {
+      const path = join(dir, 'requests.jsonl');
+      writeFileSync(path, Buffer.from(`\ufeff${requestLine(10)}\n`, 'utf16le'));
+      const error = await caught(() => readAll(path));
+      expect(error.message).to.equal(`${path}:1: contains NUL bytes; expected UTF-8 text (save a UTF-16 file as UTF-8)`);
+    });
+
     it('rejects an empty file', async () => {
       const path = write('requests.jsonl', ['']);
       const error = await readAll(path).then(() => undefined, (caughtError: Error) => caughtError);

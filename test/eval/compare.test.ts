@@ -4,6 +4,8 @@ import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCompare, registerEvaluate, type CommandOutput } from '../../src/eval/cli.ts';
 import { MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW, runComparison, writeComparison, type Comparison } from '../../src/eval/compare.ts';
+import { MAX_TIMELINE_SAMPLES } from '../../src/eval/evaluate.ts';
+import { renderReport } from '../../src/eval/report-html.ts';
 import { SourceError } from '../../src/eval/sources.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
 
@@ -41,6 +43,15 @@ describe('compare', () => {
   });
 
   after(() => rmSync(datasetDir, { recursive: true, force: true }));
+
+  it('draws timelines longer than the argument limit', () => {
+    // Seven policies at the sample cap hold about 140,000 samples, past the roughly 125,000 arguments that Math.max(...) took on Node 20 here.
+    const [dataset] = comparison.datasets;
+    const timeline = Array.from({ length: MAX_TIMELINE_SAMPLES }, (_, index) => ({ atMs: index * 60_000, slotsAlive: index % 7, slotsBusy: 0 }));
+    const evaluations = Array.from({ length: 7 }, () => ({ ...dataset!.evaluations[0]!, timeline }));
+    const html = renderReport({ ...comparison, datasets: [{ ...dataset!, evaluations }] });
+    expect(html).to.include('<svg');
+  });
 
   it('adds the minute bound and offline bound rows', () => {
     const [dataset] = comparison.datasets;
@@ -205,7 +216,7 @@ describe('compare', () => {
       (caught: unknown) => caught,
     )) as Error;
     expect(error).to.be.instanceOf(RangeError);
-    expect(error.message).to.equal(`--json ${datasetDir} is a folder; expected a file path such as ${join(datasetDir, 'evaluation.json')}`);
+    expect(error.message).to.equal(`--json ${datasetDir} names a folder; expected a file path such as ${join(datasetDir, 'evaluation.json')}`);
     expect(output.stdout).to.equal('');
   });
 });

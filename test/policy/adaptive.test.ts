@@ -86,7 +86,7 @@ describe('AdaptivePolicy', function () {
     it('reports the cap on a long break-even time', () => {
       const { policy, small, keep } = afterOneMinute(100_000);
       expect(keep(small)).to.equal(1_800_000);
-      expect(small.explain!()).to.match(/^keep-alive 1800000 ms: the break-even time for create\+init 200 ms, capped at the longest rung, because 0 arrivals/);
+      expect(small.explain!()).to.match(/^keep-alive 1800000 ms: the break-even time for create\+init 200 ms, capped at the longest rung, because the app has 0 of the 10 arrivals/);
       expect(policy.searches, 'searches').to.be.greaterThan(0);
     });
 
@@ -99,7 +99,7 @@ describe('AdaptivePolicy', function () {
       expect(smallRatio, 'ratio part at 0.5 GB').to.be.greaterThan(1);
       expect(smallRatio / largeRatio, '0.5 GB against 2 GB').to.be.closeTo(4, 1e-9);
       expect(keep(slow) / keep(small), 'twice the create+init').to.be.closeTo(2, 1e-9);
-      expect(small.explain!()).to.match(/break-even time for create\+init 200 ms, because 0 arrivals are too few/);
+      expect(small.explain!()).to.match(/break-even time for create\+init 200 ms, because the app has 0 of the 10 arrivals the search needs$/);
     });
 
     it('grows with the cold-start weight', () => {
