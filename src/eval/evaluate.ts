@@ -114,9 +114,9 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const score = new ScoreAccumulator({ timeoutsInSecs });
 
   // Slots over time: a clock timer that re-arms itself while the replay runs.
-  // A long span (arrival times hours or years apart) would need one sample per
-  // interval, so past MAX_TIMELINE_SAMPLES every other sample is dropped and
-  // the interval doubles: memory and timer work stay bounded by the count.
+  // Arrival times years apart would need one sample per interval over the gap.
+  // Past MAX_TIMELINE_SAMPLES every other sample is dropped and the interval
+  // doubles, so memory and timer work stay bounded.
   const timeline: TimelineSample[] = [];
   let sampleEveryMs = options.sampleEveryMs ?? 60_000;
   let firstArrivalAt: number | undefined;

@@ -63,7 +63,7 @@ export const KEEP_ALIVE_LADDER_MS = [
   0, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000, 1_800_000,
 ] as const;
 
-/** The longest rung. It also caps the break-even keep-alive. */
+/** Keep-alive of the longest rung, which also caps the break-even keep-alive. */
 const MAX_KEEP_ALIVE_MS: number = KEEP_ALIVE_LADDER_MS[KEEP_ALIVE_LADDER_MS.length - 1]!;
 
 /** Keep-alive of an app before the first search; a middle rung. */
@@ -98,7 +98,7 @@ const RATE_SMOOTHING = 0.1;
 /**
  * Bounds of the cold-start weight, far beyond any useful trade. They keep the
  * policy's name in decimal form, which `createPolicy` reads back, and the
- * objective finite: a weight near 1e308 makes it Infinity for every choice.
+ * objective finite: a weight of about 1e305 made it Infinity for every choice.
  */
 export const MIN_COLD_START_WEIGHT = 0.000001;
 export const MAX_COLD_START_WEIGHT = 1_000_000;
@@ -203,8 +203,8 @@ class AdaptiveApp implements AppPolicy {
     const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
     if (!this.searched) {
       const breakEven = this.#owner.breakEvenMs(this);
-      const reason = `because the app has ${this.#arrivals} of the ${MIN_SEARCH_ARRIVALS} arrivals the search needs`;
       if (breakEven === undefined) return `keep-alive ${chosen.keepAliveMs} ms: the initial keep-alive, before the first search`;
+      const reason = `because the app has ${this.#arrivals} of the ${MIN_SEARCH_ARRIVALS} arrivals the search needs`;
       const capped = breakEven >= MAX_KEEP_ALIVE_MS ? ', capped at the longest rung' : '';
       return `keep-alive ${Math.round(breakEven)} ms: the break-even time for create+init ${Math.round(this.startupMs)} ms${capped}, ${reason}`;
     }
@@ -362,14 +362,8 @@ export class AdaptivePolicy implements Policy {
     });
 
     // The objective's slopes at the chosen combination price the break-even keep-alive.
-    let overheadGBs = 0;
-    let waitSecs = 0;
-    costs.forEach((entry, index) => {
-      overheadGBs += entry.overheadGBs[best.rungs[index]!]!;
-      waitSecs += entry.waitSecs[best.rungs[index]!]!;
-    });
-    this.#pointsPerGBs = (50 * executionGBs) / (executionGBs + overheadGBs) ** 2;
-    this.#pointsPerWaitSec = (weight * 50 * executionSecs) / (executionSecs + waitSecs) ** 2;
+    this.#pointsPerGBs = (50 * executionGBs) / (executionGBs + best.overheadGBs) ** 2;
+    this.#pointsPerWaitSec = (weight * 50 * executionSecs) / (executionSecs + best.waitSecs) ** 2;
   }
 
   /** Searches run so far, for reports. */
@@ -383,7 +377,7 @@ function ascend(
   costs: readonly AppCosts[],
   start: readonly number[],
   objective: (overheadGBs: number, waitSecs: number) => number,
-): { rungs: number[]; value: number } {
+): { rungs: number[]; value: number; overheadGBs: number; waitSecs: number } {
   const rungs = [...start];
   let overhead = 0;
   let wait = 0;
@@ -418,5 +412,5 @@ function ascend(
     });
     if (!improved) break;
   }
-  return { rungs, value };
+  return { rungs, value, overheadGBs: overhead, waitSecs: wait };
 }

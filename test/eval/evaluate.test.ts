@@ -56,24 +56,22 @@ describe('evaluate', () => {
 });
 
 describe('openSource', () => {
+  /** Returns the message that opening `spec` rejects with, or '' when it opens. */
+  async function rejectionOf(spec: string): Promise<string> {
+    return openSource(spec).then(
+      () => '',
+      (error: unknown) => (error as Error).message,
+    );
+  }
+
   it('rejects a size with no embedded sample', async () => {
-    let message = '';
-    try {
-      await openSource('azure:7');
-    } catch (error) {
-      message = (error as Error).message;
-    }
+    const message = await rejectionOf('azure:7');
     expect(message).to.include('no embedded sample has 7 functions');
     expect(message).to.include('use 10, 100, 200');
   });
 
   it('rejects an unknown shape', async () => {
-    let message = '';
-    try {
-      await openSource('azure:10:lambda');
-    } catch (error) {
-      message = (error as Error).message;
-    }
+    const message = await rejectionOf('azure:10:lambda');
     expect(message).to.include('shape must be azure or contest, got "lambda"');
   });
 });
