@@ -52,6 +52,8 @@ export interface AppContext extends AppInput {
   sweepTimer?: unknown;
   /** Clock time the pending policy tick is due, if one is scheduled. */
   policyTickDue?: number;
+  /** When the timer that bounds a wait for busy slots fires, if one is set. */
+  busyWaitDue?: number;
   counters: AppCounters;
 }
 
@@ -69,6 +71,7 @@ export type AppCommand =
   | { type: 'app.release'; request: IdleRequest; reply: (outcome: IdleOutcome) => void }
   | { type: 'app.requestTimeout'; requestId: string }
   | { type: 'app.policyTick' }
+  | { type: 'app.busyWaitOver' }
   | { type: 'app.sweep' }
   | { type: 'app.shutdown' };
 
@@ -128,6 +131,7 @@ function createSlots(context: AppContext, enqueue: Enqueue, count: number, cause
 function assignToIdleSlot(context: AppContext, ticket: AssignTicket): boolean {
   const entry = context.pool.takeIdle(ticket.requestId);
   if (!entry) return false;
+  context.policy.recordStart?.(context.clock.now());
   entry.ref.send({ type: 'slot.assign', ticket });
   return true;
 }
@@ -158,17 +162,36 @@ function queueRequest(
  * less than a retry's backoff remains, so a failing platform cannot be called
  * in a loop at one instant.
  */
-function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed = false): void {
+function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed = false, waitOver = false): void {
   const newest = context.queue.newest();
   if (!newest) return;
+  const now = context.clock.now();
   // A replacement with no more than one retry backoff left would fail at once, without time passing.
-  if (replacingFailed && newest.deadline - context.clock.now() <= FIRST_RETRY_BACKOFF_MS) return;
+  if (replacingFailed && newest.deadline - now <= FIRST_RETRY_BACKOFF_MS) return;
   const counts = context.pool.counts(context.queue.length);
-  let toCreate = context.policy.slotsToCreate(context.clock.now(), counts);
+  let toCreate = context.policy.slotsToCreate(now, counts);
   // Progress floor: a waiting request must have at least one slot on its way,
-  // whatever the policy returns, or it could only time out.
-  if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) toCreate = 1;
+  // whatever the policy returns, or it could only time out. A policy may
+  // instead let it wait for a busy slot, once, for as long as it names: a
+  // slot is created when that wait is over and the request still waits.
+  if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) {
+    const waitMs = !waitOver && counts.busy > 0 && context.policy.busyWaitMs ? context.policy.busyWaitMs(now, counts) : 0;
+    if (waitMs > 0) {
+      scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, newest.deadline));
+      return;
+    }
+    toCreate = 1;
+  }
   if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
+}
+
+/** Sets the one timer that ends the app's wait for busy slots, unless one is due sooner. */
+function scheduleBusyWaitOver(context: AppContext, enqueue: Enqueue, due: number): void {
+  const now = context.clock.now();
+  if (context.busyWaitDue !== undefined && context.busyWaitDue <= due && context.busyWaitDue >= now) return;
+  if (context.busyWaitDue !== undefined) enqueue.cancel('busy-wait');
+  context.busyWaitDue = due;
+  enqueue.sendTo(sendToSelf, { type: 'app.busyWaitOver' }, { delay: Math.max(0, due - now), id: 'busy-wait' });
 }
 
 /** Gives a slot that just became available to the oldest waiting request; false when none waits. */
@@ -176,6 +199,7 @@ function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<Slo
   const waiting = context.queue.shift();
   if (!waiting) return false;
   enqueue.cancel(timeoutId(waiting.requestId));
+  context.policy.recordStart?.(context.clock.now());
   context.pool.setPhase(entry, 'busy');
   entry.requestId = waiting.requestId;
   enqueue.sendTo(entry.ref, { type: 'slot.assign', ticket: { requestId: waiting.requestId, reply: waiting.reply } });
@@ -449,11 +473,19 @@ export const appMachine = setup({
       runPrewarm(context, enqueue);
     }),
 
+    busyWaitOver: enqueueActions(({ context, enqueue: enqueuer }) => {
+      const enqueue = enqueuer as unknown as Enqueue;
+      context.busyWaitDue = undefined;
+      createForQueue(context, enqueue, false, true);
+    }),
+
     beginShutdown: enqueueActions(({ context, enqueue: enqueuer }) => {
       const enqueue = enqueuer as unknown as Enqueue;
       rejectAll(context, enqueue, `app ${context.meta.key} is shutting down`);
       if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
       context.policyTickDue = undefined;
+      if (context.busyWaitDue !== undefined) enqueue.cancel('busy-wait');
+      context.busyWaitDue = undefined;
       cancelSweep(context);
       context.expiries.clear();
       for (const entry of context.pool.entries()) {
@@ -510,6 +542,7 @@ export const appMachine = setup({
         'app.assign': [{ guard: 'idleSlotReady', actions: 'assignToIdle' }, { actions: 'assign' }],
         'slot.destroyed': { actions: 'slotDestroyed' },
         'app.policyTick': { actions: 'policyTick' },
+        'app.busyWaitOver': { actions: 'busyWaitOver' },
         'app.sweep': { actions: 'sweep' },
         'app.shutdown': { target: 'draining', actions: 'beginShutdown' },
       },

@@ -44,6 +44,15 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
         report('recordRelease', error);
       }
     },
+    recordStart: policy.recordStart
+      ? (now: number): void => {
+          try {
+            policy.recordStart!(now);
+          } catch (error) {
+            report('recordStart', error);
+          }
+        }
+      : undefined,
     recordSlotReady: (now, createMs, initMs) =>
       attempt('recordSlotReady', () => policy.recordSlotReady(now, createMs, initMs), undefined),
 
@@ -71,6 +80,17 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
       }
       return keepAliveMs;
     },
+
+    busyWaitMs: policy.busyWaitMs
+      ? (now: number, pool: PoolCounts): number => {
+          const waitMs = attempt('busyWaitMs', () => policy.busyWaitMs!(now, pool), 0);
+          if (!Number.isFinite(waitMs) || waitMs < 0) {
+            report('busyWaitMs', `invalid wait ${String(waitMs)}`);
+            return 0;
+          }
+          return waitMs;
+        }
+      : undefined,
 
     prewarm: policy.prewarm
       ? (now: number, pool: PoolCounts): PrewarmDecision => {

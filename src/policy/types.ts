@@ -19,6 +19,12 @@ export interface PoolCounts {
 export interface AppPolicy {
   recordArrival(now: number): void;
   recordRelease(now: number, durationMs: number): void;
+  /**
+   * A request began on a slot: at its arrival when a slot was idle, or later
+   * when a slot became free for it. Policies that do not track executions
+   * leave this out.
+   */
+  recordStart?(now: number): void;
   /** Measured CreateSlot and Init durations of a slot that became ready. */
   recordSlotReady(now: number, createMs: number, initMs: number): void;
 
@@ -31,6 +37,13 @@ export interface AppPolicy {
    * request was served by another slot first).
    */
   keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number;
+  /**
+   * Asked when requests wait, no slot is starting, some slot is busy, and
+   * `slotsToCreate` returned 0: how long, in ms, the waiting requests may wait
+   * for a busy slot to be released before the supervisor creates one anyway.
+   * 0 creates one now. Policies that never wait for busy slots leave this out.
+   */
+  busyWaitMs?(now: number, pool: PoolCounts): number;
   /**
    * Slots to create ahead of demand now, and when to ask again. Policies that
    * never create ahead leave this out.

@@ -1059,6 +1059,90 @@ describe('createActorScaler', () => {
     });
   });
 
+  describe('waiting for busy slots', () => {
+    /**
+     * A test policy that lets a request that finds no idle slot wait `waitMs`
+     * for a busy one, and records when requests start on a slot.
+     */
+    function waitingPolicy(waitMs: number, starts: number[]): Policy {
+      const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      return {
+        name: 'test-busy-wait',
+        forApp(meta: AppMeta): AppPolicy {
+          return {
+            ...fixed.forApp(meta),
+            recordStart: (now: number) => starts.push(now),
+            slotsToCreate: (_now: number, pool: PoolCounts) => (pool.busy > 0 ? 0 : Math.max(0, pool.queued - pool.starting)),
+            busyWaitMs: () => waitMs,
+          };
+        },
+      };
+    }
+
+    it('serves waiter with released slot', async () => {
+      const starts: number[] = [];
+      const harness = startScaler({ policy: waitingPolicy(2_000, starts) });
+      const first = await assignServed(harness, 'request-1');
+      harness.clock.advanceTo(START + 300);
+      const second = assign(harness, 'request-2');
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'slots started for a waiting request').to.have.length(0);
+      expect(second.done).to.equal(false);
+      expect(slotCounts(harness)).to.deep.equal({ ...noSlots, busy: 1, queueLength: 1 });
+
+      harness.clock.advanceTo(START + 800);
+      await release(harness, 'request-1', first);
+      expect(instanceOf(second)).to.equal(first);
+      expect(starts).to.deep.equal([START, START + 800]);
+      // The wait is over with nobody waiting, so no slot is started.
+      harness.clock.advanceTo(START + 2_300);
+      await flush();
+      expect(harness.platform.count('CreateSlot')).to.equal(1);
+
+      await release(harness, 'request-2', first);
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('starts slot when wait ends', async () => {
+      const harness = startScaler({ policy: waitingPolicy(2_000, []) });
+      const first = await assignServed(harness, 'request-1');
+      harness.clock.advanceTo(START + 300);
+      const second = assign(harness, 'request-2');
+      await flush();
+      harness.clock.advanceTo(START + 2_299);
+      await flush();
+      expect(harness.platform.pending('CreateSlot')).to.have.length(0);
+
+      harness.clock.advanceTo(START + 2_300);
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId)).to.deep.equal(['request-2']);
+      await startPendingSlots(harness);
+      expect(instanceOf(second)).to.not.equal(first);
+
+      await release(harness, 'request-1', first);
+      await release(harness, 'request-2', instanceOf(second));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('starts slot for invalid wait', async () => {
+      const harness = startScaler({ policy: waitingPolicy(Number.NaN, []) });
+      const first = await assignServed(harness, 'request-1');
+      const second = assign(harness, 'request-2');
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId)).to.deep.equal(['request-2']);
+      const failure = harness.logs.find((line) => line.msg === 'policy failed, using a default');
+      expect(failure, 'logged policy failure').to.include({ method: 'busyWaitMs', error: 'invalid wait NaN' });
+
+      await startPendingSlots(harness);
+      await release(harness, 'request-1', first);
+      await release(harness, 'request-2', instanceOf(second));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+  });
+
   describe('shutdown', () => {
     it('destroys slot created during shutdown', async () => {
       const harness = startScaler();
