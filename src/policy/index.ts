@@ -6,9 +6,10 @@
  * - `reference`: the contest's reference scaler: a fixed 5-minute keep-alive
  *   checked every 10 s, nothing created ahead of a request.
  * - `hybrid-histogram`: Shahrad et al., USENIX ATC 2020 (`hybrid-histogram.ts`).
- * - `adaptive[:WEIGHT]`: per app, the keep-alive that would have cost least in
- *   the score on the app's recent traffic (`adaptive.ts`); WEIGHT (default 1)
- *   trades cold starts for memory.
+ * - `adaptive[:WEIGHT]`: per app, the keep-alive, and whether to wait for a
+ *   busy slot rather than start one, that would have cost least in the score
+ *   on the app's recent traffic (`adaptive.ts`); WEIGHT (default 1) trades
+ *   cold starts for memory.
  */
 import { AdaptivePolicy, MAX_COLD_START_WEIGHT, MIN_COLD_START_WEIGHT } from './adaptive.ts';
 import { formatDuration, parseDurationMs } from './duration.ts';

@@ -1094,7 +1094,7 @@ describe('createActorScaler', () => {
       await release(harness, 'request-1', first);
       expect(instanceOf(second)).to.equal(first);
       expect(starts).to.deep.equal([START, START + 800]);
-      // The wait is over with nobody waiting, so no slot is started.
+      // The wait ends with no request waiting, so no slot is started.
       harness.clock.advanceTo(START + 2_300);
       await flush();
       expect(harness.platform.count('CreateSlot')).to.equal(1);

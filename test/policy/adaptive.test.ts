@@ -117,6 +117,66 @@ describe('AdaptivePolicy', function () {
     });
   });
 
+  describe('waiting for busy slots', () => {
+    const meta = (key: string): AppMeta => ({ key, memoryInMb: 2048, runtime: 'node', timeoutInSecs: 60 });
+    const oneWaiting = { idle: 0, busy: 1, starting: 0, queued: 1 };
+
+    /**
+     * Feeds an app ten minutes of request pairs, one pair every 10 s after a
+     * single request: the
+     * second request arrives 390 ms after the first, and each runs
+     * `durationMs`. When the first is still running, the second starts when
+     * it ends, as it would if it waited for that slot.
+     */
+    function pairs(durationMs: number, startupMs: number) {
+      const policy = new AdaptivePolicy();
+      const app = policy.forApp(meta('pairs'));
+      app.recordSlotReady(0, 100, startupMs - 100);
+      // One request alone first, so the app has an execution time on record when the pairs begin.
+      app.recordArrival(0);
+      app.recordStart!(0);
+      app.recordRelease(durationMs, durationMs);
+      let t = 10_000;
+      for (; t < 600_000; t += 10_000) {
+        app.recordArrival(t);
+        app.recordStart!(t);
+        app.recordArrival(t + 390);
+        const secondStart = Math.max(t + 390, t + durationMs);
+        app.recordRelease(t + durationMs, durationMs);
+        app.recordStart!(secondStart);
+        app.recordRelease(secondStart + durationMs, durationMs);
+      }
+      return { app, t };
+    }
+
+    it('waits for busy slot due soon', () => {
+      const { app, t } = pairs(400, 8_000);
+      expect(app.explain!()).to.match(/waits for a busy one due within create\+init \(the longest of the last 64 executions took 400 ms\)/);
+      app.recordArrival(t);
+      app.recordStart!(t);
+      app.recordArrival(t + 100);
+      expect(app.slotsToCreate(t + 100, oneWaiting), 'slots to start').to.equal(0);
+      expect(app.busyWaitMs!(t + 100, oneWaiting), 'longest wait').to.equal(8_000);
+      // Requests queue behind the one busy slot while each is sure to start
+      // within 8 s: 300 ms for the first, then 400 ms more for each next one.
+      expect(app.slotsToCreate(t + 100, { ...oneWaiting, queued: 20 }), '20 waiting').to.equal(0);
+      expect(app.slotsToCreate(t + 100, { ...oneWaiting, queued: 30 }), '30 waiting').to.equal(10);
+      // Past the longest recent execution, how much longer it runs is unknown.
+      expect(app.slotsToCreate(t + 401, oneWaiting), 'slots to start past the longest execution').to.equal(1);
+      expect(app.busyWaitMs!(t + 401, oneWaiting), 'wait past the longest execution').to.equal(0);
+    });
+
+    it('starts slot for long executions', () => {
+      const { app, t } = pairs(20_000, 500);
+      expect(app.explain!()).not.to.match(/waits for a busy one/);
+      app.recordArrival(t);
+      app.recordStart!(t);
+      app.recordArrival(t + 100);
+      expect(app.slotsToCreate(t + 100, oneWaiting)).to.equal(1);
+      expect(app.busyWaitMs!(t + 100, oneWaiting)).to.equal(0);
+    });
+  });
+
   it('names itself by weight', () => {
     expect(createPolicy('adaptive').name).to.equal('adaptive');
     expect(createPolicy('adaptive:2').name).to.equal('adaptive:2');
