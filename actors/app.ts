@@ -170,18 +170,24 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   if (replacingFailed && newest.deadline - now <= FIRST_RETRY_BACKOFF_MS) return;
   const counts = context.pool.counts(context.queue.length);
   let toCreate = context.policy.slotsToCreate(now, counts);
-  // Progress floor: a waiting request must have at least one slot on its way,
-  // whatever the policy returns, or it could only time out. A policy may
-  // instead let it wait for a busy slot, once, for as long as it names: a
-  // slot is created when that wait is over and the request still waits.
-  if (counts.queued > 0 && counts.starting === 0 && toCreate < 1) {
-    const waitMs = !waitOver && counts.busy > 0 && context.policy.busyWaitMs ? context.policy.busyWaitMs(now, counts) : 0;
+  const unserved = counts.queued - counts.starting;
+  // A wait for busy slots is over and requests still wait for slots: at least one more starts.
+  if (waitOver && unserved > 0) toCreate = Math.max(toCreate, 1);
+  // A policy may count on busy slots for some waiting requests, for as long
+  // as it names. When that wait is over, it is asked again.
+  let waiting = false;
+  if (toCreate < unserved && counts.busy > 0 && context.policy.busyWaitMs) {
+    const waitMs = context.policy.busyWaitMs(now, counts);
     if (waitMs > 0) {
       scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, newest.deadline));
-      return;
+      waiting = true;
     }
-    toCreate = 1;
   }
+  // Progress floor: a waiting request must have at least one slot on its way,
+  // or a wait the policy named, whatever the policy returns, or it could only
+  // time out. Each wait that ends with requests still unserved starts a slot,
+  // so a policy that keeps counting on busy slots still makes progress.
+  if (counts.queued > 0 && counts.starting === 0 && toCreate < 1 && !waiting) toCreate = 1;
   if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
 }
 

@@ -10,8 +10,8 @@
  * in the contest's apps: the request waits less than a new slot would take,
  * and the pool stays below the peak concurrency. A request waits only when a
  * busy slot is sure to be free for it within one create+init (see
- * `releaseDueMs`), and for at most one create+init, after which the
- * supervisor starts a slot anyway.
+ * `releaseDueMs`). If none is free by then, the supervisor starts a slot and
+ * the decision is made again.
  *
  * Each candidate is a rung of a ladder of keep-alives, either starting new
  * slots or waiting. For each, the app replays its own arrivals and releases
@@ -162,7 +162,9 @@ class AdaptiveApp implements AppPolicy {
   /**
    * Start times of the executions under way, oldest first. A release is taken
    * to end the oldest; executions of different lengths end out of order, an
-   * approximation the prediction of the next release tolerates.
+   * approximation the prediction of the next release tolerates. A request
+   * that a slot turned away starts twice; `#trimInflight` drops such extra
+   * entries when the supervisor's busy count shows them.
    */
   #inflight: number[] = [];
   #inflightHead = 0;
@@ -269,7 +271,14 @@ class AdaptiveApp implements AppPolicy {
     this.#startupMeasured = true;
   }
 
+  /** Drops the oldest starts beyond the slots the supervisor reports busy. */
+  #trimInflight(busy: number): void {
+    const excess = this.#inflight.length - this.#inflightHead - busy;
+    if (excess > 0) this.#inflightHead += excess;
+  }
+
   slotsToCreate(now: number, pool: PoolCounts): number {
+    this.#trimInflight(pool.busy);
     // One new slot for each waiting request that no starting slot will serve
     // and no busy slot is sure to serve within one create+init.
     const unserved = pool.queued - pool.starting;
@@ -279,11 +288,12 @@ class AdaptiveApp implements AppPolicy {
   }
 
   busyWaitMs(now: number, pool: PoolCounts): number {
+    this.#trimInflight(pool.busy);
     // Waits up to one create+init for the release the newest waiting request
     // is to take. If none comes by then, the execution has run past every
     // recent one, and the supervisor starts a slot.
     if (!this.candidates[this.choice]!.waitsForBusy) return 0;
-    const due = this.releaseDueMs(pool.queued - 1, now);
+    const due = this.releaseDueMs(pool.queued - pool.starting - 1, now);
     return due === undefined ? 0 : Math.max(1, this.startupMs);
   }
 

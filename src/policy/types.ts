@@ -38,10 +38,12 @@ export interface AppPolicy {
    */
   keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number;
   /**
-   * Asked when requests wait, no slot is starting, some slot is busy, and
-   * `slotsToCreate` returned 0: how long, in ms, the waiting requests may wait
-   * for a busy slot to be released before the supervisor creates one anyway.
-   * 0 creates one now. Policies that never wait for busy slots leave this out.
+   * Returns how long, in ms, the newest waiting request may wait for a busy
+   * slot; 0 means no wait. It is called when a request is queued, a slot is
+   * busy, and `slotsToCreate` left some waiting requests with neither a new
+   * nor a starting slot. When the wait is over, the supervisor starts at least
+   * one slot for them and calls `slotsToCreate` again. Policies that never
+   * wait for busy slots leave this out.
    */
   busyWaitMs?(now: number, pool: PoolCounts): number;
   /**

@@ -1061,10 +1061,10 @@ describe('createActorScaler', () => {
 
   describe('waiting for busy slots', () => {
     /**
-     * A test policy that lets a request that finds no idle slot wait `waitMs`
-     * for a busy one, and records when requests start on a slot.
+     * Builds a test policy that lets up to `waitersPerBusySlot` requests wait
+     * `waitMs` for each busy slot, and records when requests start on a slot.
      */
-    function waitingPolicy(waitMs: number, starts: number[]): Policy {
+    function waitingPolicy(waitMs: number, starts: number[], waitersPerBusySlot = 1_000): Policy {
       const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
       return {
         name: 'test-busy-wait',
@@ -1072,7 +1072,8 @@ describe('createActorScaler', () => {
           return {
             ...fixed.forApp(meta),
             recordStart: (now: number) => starts.push(now),
-            slotsToCreate: (_now: number, pool: PoolCounts) => (pool.busy > 0 ? 0 : Math.max(0, pool.queued - pool.starting)),
+            slotsToCreate: (_now: number, pool: PoolCounts) =>
+              Math.max(0, pool.queued - pool.starting - pool.busy * waitersPerBusySlot),
             busyWaitMs: () => waitMs,
           };
         },
@@ -1122,6 +1123,37 @@ describe('createActorScaler', () => {
 
       await release(harness, 'request-1', first);
       await release(harness, 'request-2', instanceOf(second));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('starts slot for waiter behind starting slot', async () => {
+      const harness = startScaler({ policy: waitingPolicy(2_000, [], 1) });
+      const first = await assignServed(harness, 'request-1');
+      const second = assign(harness, 'request-2');
+      await flush();
+      harness.clock.advanceTo(START + 2_000);
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 2,000 ms').to.deep.equal(['request-2']);
+
+      // One slot is starting and one is busy: the policy counts on the busy one, so request-3 gets a timer.
+      harness.clock.advanceTo(START + 2_010);
+      const third = assign(harness, 'request-3');
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'at 2,010 ms').to.have.length(1);
+      await startPendingSlots(harness);
+      expect(instanceOf(second), 'slot of request-2').to.not.equal(first);
+      expect(third.done, 'request-3 served').to.equal(false);
+
+      harness.clock.advanceTo(START + 4_010);
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 4,010 ms').to.deep.equal(['request-3']);
+      await startPendingSlots(harness);
+      expect(third.done, 'request-3 served').to.equal(true);
+
+      await release(harness, 'request-1', first);
+      await release(harness, 'request-2', instanceOf(second));
+      await release(harness, 'request-3', instanceOf(third));
       await shutDown(harness);
       expectEverySlotGone(harness);
     });
