@@ -171,10 +171,10 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   const counts = context.pool.counts(context.queue.length);
   let toCreate = context.policy.slotsToCreate(now, counts);
   const unserved = counts.queued - counts.starting;
-  // A wait for busy slots is over and requests still wait for slots: at least one more starts.
-  if (waitOver && unserved > 0) toCreate = Math.max(toCreate, 1);
+  // A wait for busy slots is over: every waiting request that no starting slot serves gets a slot.
+  if (waitOver) toCreate = Math.max(toCreate, unserved);
   // A policy may count on busy slots for some waiting requests, for as long
-  // as it names. When that wait is over, it is asked again.
+  // as it names; the timer then starts slots for them.
   let waiting = false;
   if (toCreate < unserved && counts.busy > 0 && context.policy.busyWaitMs) {
     const waitMs = context.policy.busyWaitMs(now, counts);
@@ -185,10 +185,16 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   }
   // Progress floor: a waiting request must have at least one slot on its way,
   // or a wait the policy named, whatever the policy returns, or it could only
-  // time out. Each wait that ends with requests still unserved starts a slot,
-  // so a policy that keeps counting on busy slots still makes progress.
+  // time out. A slot that was starting for it may serve an older request, so
+  // serveQueue calls this again for the requests left.
   if (counts.queued > 0 && counts.starting === 0 && toCreate < 1 && !waiting) toCreate = 1;
   if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
+}
+
+function cancelBusyWait(context: AppContext, enqueue: Enqueue): void {
+  if (context.busyWaitDue === undefined) return;
+  enqueue.cancel('busy-wait');
+  context.busyWaitDue = undefined;
 }
 
 /** Sets the one timer that ends the app's wait for busy slots, unless one is due sooner. */
@@ -200,7 +206,12 @@ function scheduleBusyWaitOver(context: AppContext, enqueue: Enqueue, due: number
   enqueue.sendTo(sendToSelf, { type: 'app.busyWaitOver' }, { delay: Math.max(0, due - now), id: 'busy-wait' });
 }
 
-/** Gives a slot that just became available to the oldest waiting request; false when none waits. */
+/**
+ * Gives a slot that just became available to the oldest waiting request;
+ * false when none waits. With none left waiting, a wait for busy slots is
+ * over; with some left, the policy decides again for them, because the slot
+ * may have been the one starting for them.
+ */
 function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}): boolean {
   const waiting = context.queue.shift();
   if (!waiting) return false;
@@ -209,6 +220,8 @@ function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<Slo
   context.pool.setPhase(entry, 'busy');
   entry.requestId = waiting.requestId;
   enqueue.sendTo(entry.ref, { type: 'slot.assign', ticket: { requestId: waiting.requestId, reply: waiting.reply } });
+  if (context.queue.length === 0) cancelBusyWait(context, enqueue);
+  else createForQueue(context, enqueue);
   return true;
 }
 
@@ -490,8 +503,7 @@ export const appMachine = setup({
       rejectAll(context, enqueue, `app ${context.meta.key} is shutting down`);
       if (context.policyTickDue !== undefined) enqueue.cancel('policy-tick');
       context.policyTickDue = undefined;
-      if (context.busyWaitDue !== undefined) enqueue.cancel('busy-wait');
-      context.busyWaitDue = undefined;
+      cancelBusyWait(context, enqueue);
       cancelSweep(context);
       context.expiries.clear();
       for (const entry of context.pool.entries()) {

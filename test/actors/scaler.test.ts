@@ -1095,7 +1095,7 @@ describe('createActorScaler', () => {
       await release(harness, 'request-1', first);
       expect(instanceOf(second)).to.equal(first);
       expect(starts).to.deep.equal([START, START + 800]);
-      // The wait ends with no request waiting, so no slot is started.
+      // The queue emptied, so the wait ended and no slot is started.
       harness.clock.advanceTo(START + 2_300);
       await flush();
       expect(harness.platform.count('CreateSlot')).to.equal(1);
@@ -1153,6 +1153,91 @@ describe('createActorScaler', () => {
 
       await release(harness, 'request-1', first);
       await release(harness, 'request-2', instanceOf(second));
+      await release(harness, 'request-3', instanceOf(third));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('serves every waiter when wait ends', async () => {
+      const harness = startScaler({ policy: waitingPolicy(2_000, []) });
+      const first = await assignServed(harness, 'request-1');
+      const waiters = [];
+      for (let n = 2; n <= 5; n++) {
+        harness.clock.advanceTo(START + 10 * n);
+        waiters.push(assign(harness, `request-${n}`));
+        await flush();
+      }
+      harness.clock.advanceTo(START + 2_019);
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'at 2,019 ms').to.have.length(0);
+
+      // The wait named for request-2 is over, and so is the wait of every request queued with it.
+      harness.clock.advanceTo(START + 2_020);
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'at 2,020 ms').to.have.length(4);
+      await startPendingSlots(harness);
+      for (const waiter of waiters) expect(waiter.done, 'waiter served').to.equal(true);
+
+      await release(harness, 'request-1', first);
+      for (let n = 2; n <= 5; n++) await release(harness, `request-${n}`, instanceOf(waiters[n - 2]!));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('rechecks queue when starting slot is taken', async () => {
+      // Counts one waiting request on each busy slot, and names no wait.
+      const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      const policy: Policy = {
+        name: 'test-busy-count',
+        forApp: (meta: AppMeta): AppPolicy => ({
+          ...fixed.forApp(meta),
+          slotsToCreate: (_now: number, pool: PoolCounts) => Math.max(0, pool.queued - pool.starting - pool.busy),
+        }),
+      };
+      const harness = startScaler({ policy });
+      const first = await assignServed(harness, 'request-1');
+      const second = assign(harness, 'request-2');
+      await flush();
+      const third = assign(harness, 'request-3');
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'before any slot is ready').to.deep.equal(['request-2']);
+
+      // The slot started for request-2 serves it; request-3 then has neither a slot nor a wait, so one starts.
+      await startPendingSlots(harness);
+      expect(instanceOf(second)).to.not.equal(first);
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'after that slot is ready').to.deep.equal(['request-3']);
+      await startPendingSlots(harness);
+      expect(third.done, 'request-3 served').to.equal(true);
+
+      await release(harness, 'request-1', first);
+      await release(harness, 'request-2', instanceOf(second));
+      await release(harness, 'request-3', instanceOf(third));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('cancels wait when queue empties', async () => {
+      const harness = startScaler({ policy: waitingPolicy(2_000, []) });
+      const first = await assignServed(harness, 'request-1');
+      const second = assign(harness, 'request-2');
+      await flush();
+      harness.clock.advanceTo(START + 500);
+      await release(harness, 'request-1', first);
+      expect(instanceOf(second)).to.equal(first);
+
+      // The wait set for request-2 ended with it; request-3 gets a full wait of its own.
+      harness.clock.advanceTo(START + 1_990);
+      const third = assign(harness, 'request-3');
+      await flush();
+      harness.clock.advanceTo(START + 3_989);
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'at 3,989 ms').to.have.length(0);
+      harness.clock.advanceTo(START + 3_990);
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 3,990 ms').to.deep.equal(['request-3']);
+      await startPendingSlots(harness);
+
+      await release(harness, 'request-2', first);
       await release(harness, 'request-3', instanceOf(third));
       await shutDown(harness);
       expectEverySlotGone(harness);
