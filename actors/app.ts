@@ -191,6 +191,7 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   if (toCreate > 0) createSlots(context, enqueue, toCreate, newest.requestId, newest.deadline);
 }
 
+/** Cancels the app's wait timer for busy slots, if one is set. */
 function cancelBusyWait(context: AppContext, enqueue: Enqueue): void {
   if (context.busyWaitDue === undefined) return;
   enqueue.cancel('busy-wait');
@@ -201,16 +202,16 @@ function cancelBusyWait(context: AppContext, enqueue: Enqueue): void {
 function scheduleBusyWaitOver(context: AppContext, enqueue: Enqueue, due: number): void {
   const now = context.clock.now();
   if (context.busyWaitDue !== undefined && context.busyWaitDue <= due && context.busyWaitDue >= now) return;
-  if (context.busyWaitDue !== undefined) enqueue.cancel('busy-wait');
+  cancelBusyWait(context, enqueue);
   context.busyWaitDue = due;
   enqueue.sendTo(sendToSelf, { type: 'app.busyWaitOver' }, { delay: Math.max(0, due - now), id: 'busy-wait' });
 }
 
 /**
- * Gives a slot that just became available to the oldest waiting request;
- * false when none waits. With none left waiting, a wait for busy slots is
- * over; with some left, the policy decides again for them, because the slot
- * may have been the one starting for them.
+ * Gives a slot that just became available to the oldest waiting request, and
+ * returns false when none waits. When the queue empties, the wait for busy
+ * slots ends. When requests remain, the policy decides again for them,
+ * because the slot may have been the one starting for them.
  */
 function serveQueue(context: AppContext, enqueue: Enqueue, entry: ReturnType<SlotPool<SlotRef>['get']> & {}): boolean {
   const waiting = context.queue.shift();

@@ -12,7 +12,7 @@
  * NOTE: most-recently-freed reuse is the rule this bound is defined by, not a
  * proof of optimality; a matching that pairs gaps differently could keep less.
  * Nor does it let a request wait for a busy slot, which saves slot time at
- * the cost of waiting; a scaler that does so could score above it.
+ * the cost of waiting. A scaler that does so could score above it.
  */
 import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 import { computeMinuteBound } from './minute-bound.ts';
