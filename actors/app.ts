@@ -54,6 +54,8 @@ export interface AppContext extends AppInput {
   policyTickDue?: number;
   /** When the timer that bounds a wait for busy slots fires, if one is set. */
   busyWaitDue?: number;
+  /** CreateSlot plus Init time of the app's last slot to become ready, ms. */
+  lastStartupMs?: number;
   counters: AppCounters;
 }
 
@@ -178,9 +180,14 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   let waiting = false;
   if (toCreate < unserved && counts.busy > 0 && context.policy.busyWaitMs) {
     const waitMs = context.policy.busyWaitMs(now, counts);
-    if (waitMs > 0) {
-      scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, newest.deadline));
+    // The wait ends early enough for a slot started then to serve the newest
+    // request before it times out, if the last create+init is a guide.
+    const latestDue = newest.deadline - (context.lastStartupMs ?? 0);
+    if (waitMs > 0 && latestDue > now) {
+      scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, latestDue));
       waiting = true;
+    } else if (waitMs > 0) {
+      toCreate = unserved;
     }
   }
   // Progress floor: a waiting request must have at least one slot on its way,
@@ -398,6 +405,7 @@ export const appMachine = setup({
       if (!entry) return;
       context.lastPlatformError = undefined;
       context.policy.recordSlotReady(context.clock.now(), event.createMs, event.initMs);
+      context.lastStartupMs = event.createMs + event.initMs;
       context.logger.info({ instanceId: event.instanceId, createMs: event.createMs, initMs: event.initMs }, 'slot initialized');
       if (entry.phase === 'destroying') return;
       context.pool.setPhase(entry, 'idle');

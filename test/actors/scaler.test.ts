@@ -1127,6 +1127,58 @@ describe('createActorScaler', () => {
       expectEverySlotGone(harness);
     });
 
+    it('ends wait in time for create+init', async () => {
+      // appA times out after 5 s, and its first slot takes 1.5 s to start.
+      const harness = startScaler({ policy: waitingPolicy(4_000, []) });
+      const first = assign(harness, 'request-1');
+      await flush();
+      harness.clock.advanceTo(START + 1_500);
+      await startPendingSlots(harness);
+      expect(first.done, 'request-1 served').to.equal(true);
+
+      harness.clock.advanceTo(START + 2_000);
+      const second = assign(harness, 'request-2');
+      await flush();
+      // The policy names 4 s, but a slot started after 5,500 ms could not serve request-2 by its 7,000 ms timeout.
+      harness.clock.advanceTo(START + 5_499);
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'at 5,499 ms').to.have.length(0);
+      harness.clock.advanceTo(START + 5_500);
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 5,500 ms').to.deep.equal(['request-2']);
+      harness.clock.advanceTo(START + 6_999);
+      await startPendingSlots(harness);
+      expect(second.value, 'request-2 served').to.have.property('instanceId').that.is.not.equal(instanceOf(first));
+
+      await release(harness, 'request-1', instanceOf(first));
+      await release(harness, 'request-2', instanceOf(second));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
+    it('starts slot when no time to wait', async () => {
+      // The first slot takes 6 s to start, longer than appA's 5 s timeout, so request-1 times out.
+      const harness = startScaler({ policy: waitingPolicy(4_000, []) });
+      const first = assign(harness, 'request-1');
+      await flush();
+      harness.clock.advanceTo(START + 6_000);
+      await startPendingSlots(harness);
+      expect(first.value?.status, 'request-1 timed out').to.not.equal('Ok');
+      const slot = await assignServed(harness, 'request-2');
+
+      harness.clock.advanceTo(START + 6_100);
+      const third = assign(harness, 'request-3');
+      await flush();
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 6,100 ms').to.deep.equal(['request-3']);
+      await startPendingSlots(harness);
+      expect(instanceOf(third)).to.not.equal(slot);
+
+      await release(harness, 'request-2', slot);
+      await release(harness, 'request-3', instanceOf(third));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
     it('starts slot for waiter behind starting slot', async () => {
       const harness = startScaler({ policy: waitingPolicy(2_000, [], 1) });
       const first = await assignServed(harness, 'request-1');
