@@ -43,6 +43,13 @@ export interface MinuteBoundOptions {
   resolutionMs?: number;
   /** Prices to try. Default WAIT_PRICES. */
   waitPrices?: readonly number[];
+  /**
+   * Whether a request may take a fresh slot, created ahead so that it is
+   * ready at the start of the request's minute. Default true. With false,
+   * slots are created only when a request arrives, so the difference between
+   * the two bounds is what creating ahead of demand could add.
+   */
+  preCreate?: boolean;
 }
 
 export interface MinuteBoundResult extends OfflineBoundResult {
@@ -70,7 +77,10 @@ class PricedRun {
   slotsCreated = 0;
   coldStarts = 0;
 
-  constructor(readonly price: number) {}
+  constructor(
+    readonly price: number,
+    readonly preCreate: boolean,
+  ) {}
 
   serve(request: DatasetRequest, memoryGB: number, startupMs: number, knownAt: number): void {
     let slots = this.apps.get(request.metaKey);
@@ -85,7 +95,7 @@ class PricedRun {
 
     const newest = slots.free[slots.free.length - 1];
     const keepMs = newest === undefined ? Infinity : arrival - newest;
-    const freshMs = startupMs + (arrival - knownAt);
+    const freshMs = this.preCreate ? startupMs + (arrival - knownAt) : Infinity;
     // Waiting is priced in GB-s, which is price / memory per ms of this app's slot time.
     const coldMs = this.price === Infinity ? Infinity : startupMs + (this.price * startupMs) / memoryGB;
 
@@ -99,7 +109,8 @@ class PricedRun {
       // Every free slot has waited at least as long as the newest, so all were better destroyed when freed.
       slots.free.length = 0;
       this.slotsCreated++;
-      if (freshMs <= coldMs) {
+      // With no fresh slot and waiting priced at Infinity, the request still waits for its new slot.
+      if (freshMs <= coldMs && freshMs < Infinity) {
         slotMs = freshMs;
       } else {
         slotMs = startupMs;
@@ -124,12 +135,12 @@ export async function computeMinuteBound(
   createDurationMs: number,
   options: MinuteBoundOptions = {},
 ): Promise<MinuteBoundResult> {
-  const { resolutionMs = MINUTE_MS, waitPrices = WAIT_PRICES } = options;
+  const { resolutionMs = MINUTE_MS, waitPrices = WAIT_PRICES, preCreate = true } = options;
   if (!Number.isInteger(resolutionMs) || resolutionMs < 1) {
     throw new RangeError(`resolutionMs must be a whole number of ms, at least 1, got ${String(resolutionMs)}`);
   }
   if (waitPrices.length === 0) throw new RangeError('waitPrices is empty; expected at least one price');
-  const runs = waitPrices.map((price) => new PricedRun(price));
+  const runs = waitPrices.map((price) => new PricedRun(price, preCreate));
   let executionGBs = 0;
   let executionSecs = 0;
   let count = 0;

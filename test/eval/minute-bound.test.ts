@@ -59,6 +59,16 @@ describe('minute bound', () => {
     expect(bound.coldStartTimeScore).to.equal(50);
   });
 
+  it('creates on demand without pre-creation', async () => {
+    const requests = [request(60_050, 20_000), request(120_010, 20_000)];
+    const bound = await computeMinuteBound(stream(requests), METAS, CREATE_MS, { preCreate: false });
+    // Each request waits 225 ms for a slot created at its arrival, at every price.
+    expect(bound.coldStarts).to.equal(2);
+    expect(bound.waitSecs).to.be.closeTo(0.45, 1e-9);
+    expect(bound.totalSlotTimeInGBs).to.be.closeTo(((40_000 + 2 * 225) / 1000) * 2, 1e-9);
+    expect(bound.score).to.be.closeTo((50 * 40) / 40.45 + (50 * 40) / 40.45, 1e-9);
+  });
+
   it('rejects a zero resolution', async () => {
     let error: unknown;
     try {
