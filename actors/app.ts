@@ -65,6 +65,8 @@ export interface AppCounters {
   slotsCreated: number;
   slotsDestroyed: number;
   timeouts: number;
+  /** Idle calls whose reported duration exceeded the app's timeout. */
+  durationsClamped: number;
 }
 
 /* Events an app supervisor receives from the scaler root or the edge. */
@@ -301,6 +303,25 @@ function startingSlotError(context: AppContext): string | undefined {
   return undefined;
 }
 
+/**
+ * Returns the Idle call's reported duration, at most the app's timeout. No
+ * execution outlasts the function's timeout, and one absurd figure, such as
+ * the uint64 maximum, would otherwise skew the policy's statistics for hours.
+ * Clamped values are logged, the first and then every 1,000th.
+ */
+function executionMs(context: AppContext, request: IdleRequest): number {
+  const timeoutMs = context.meta.timeoutInSecs * 1000;
+  if (request.durationMs <= timeoutMs) return request.durationMs;
+  const clamped = ++context.counters.durationsClamped;
+  if (clamped === 1 || clamped % 1000 === 0) {
+    context.logger.warn(
+      { requestId: request.requestId, instanceId: request.instanceId, durationMs: request.durationMs, timeoutMs, clamped },
+      'idle duration above the app timeout, using the timeout',
+    );
+  }
+  return timeoutMs;
+}
+
 function rejectAll(context: AppContext, enqueue: Enqueue, message: string): void {
   for (const waiting of context.queue.drain()) {
     // A timer left running would keep the process alive for up to the app's timeout.
@@ -329,7 +350,7 @@ export const appMachine = setup({
     releaseToPool: ({ context, event, self }) => {
       if (event.type !== 'app.release') return;
       const entry = context.pool.get(event.request.instanceId)!;
-      context.policy.recordRelease(context.clock.now(), event.request.durationMs);
+      context.policy.recordRelease(context.clock.now(), executionMs(context, event.request));
       event.reply({ status: 'Ok' });
       parkSlot(context, self as unknown as SelfRef, entry, 'released');
     },
@@ -375,7 +396,7 @@ export const appMachine = setup({
         return;
       }
       const now = context.clock.now();
-      context.policy.recordRelease(now, request.durationMs);
+      context.policy.recordRelease(now, executionMs(context, request));
       reply({ status: 'Ok' });
 
       if (request.needDestroy) {
@@ -485,7 +506,8 @@ export const appMachine = setup({
       const waiting = context.queue.remove(event.requestId);
       if (!waiting) return;
       context.counters.timeouts++;
-      const waitedMs = context.clock.now() - waiting.queuedAt;
+      // The real clock reads fractional ms; whole ms are precise enough for a message.
+      const waitedMs = Math.round(context.clock.now() - waiting.queuedAt);
       const platformError = context.lastPlatformError ?? startingSlotError(context);
       const cause = platformError ? `: ${platformError}` : '';
       const message =
@@ -553,7 +575,7 @@ export const appMachine = setup({
     pool: new SlotPool<SlotRef>(),
     queue: new RequestQueue<AssignReply>(),
     expiries: new ExpiryHeap<SlotRef>(),
-    counters: { assigns: 0, queued: 0, slotsCreated: 0, slotsDestroyed: 0, timeouts: 0 },
+    counters: { assigns: 0, queued: 0, slotsCreated: 0, slotsDestroyed: 0, timeouts: 0, durationsClamped: 0 },
   }),
   initial: 'serving',
   on: {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { MAX_SLOTS_PER_DECISION } from '../../actors/guarded-policy.ts';
 import { type AppSummary, createActorScaler } from '../../actors/scaler.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { PlatformError } from '../../src/platform/client.ts';
@@ -629,6 +630,32 @@ describe('createActorScaler', () => {
       expectEverySlotGone(harness);
     });
 
+    it('clamps duration to app timeout', async () => {
+      const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      const durations: number[] = [];
+      const harness = startScaler({
+        policy: {
+          name: 'test-durations',
+          forApp: (meta: AppMeta): AppPolicy => ({
+            ...fixed.forApp(meta),
+            recordRelease: (_now: number, durationMs: number) => durations.push(durationMs),
+          }),
+        },
+      });
+      const first = await assignServed(harness, 'request-1');
+      // The uint64 maximum, as a number: what a broken client could send in duration_in_ms.
+      await release(harness, 'request-1', first, { durationMs: 18446744073709552000 });
+      expect(await assignServed(harness, 'request-2'), 'slot reused').to.equal(first);
+      await release(harness, 'request-2', first, { durationMs: 40 });
+
+      expect(durations).to.deep.equal([appA.timeoutInSecs * 1000, 40]);
+      const warning = harness.logs.find((line) => line.msg === 'idle duration above the app timeout, using the timeout');
+      expect(warning, 'warning logged').to.not.equal(undefined);
+      expect(warning).to.include({ requestId: 'request-1', timeoutMs: 5_000 });
+      await shutDown(harness);
+      expectEverySlotGone(harness);
+    });
+
     it('creates for queue after need_destroy', async () => {
       const harness = startScaler();
       const first = await assignServed(harness, 'request-1');
@@ -839,6 +866,26 @@ describe('createActorScaler', () => {
       expect(harness.logs.some((line) => line.msg === 'policy failed, using a default')).to.equal(true);
       await release(harness, 'request-2', instanceId);
       await shutDown(harness);
+    });
+
+    it('caps slots per decision', async () => {
+      const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
+      const harness = startScaler({
+        policy: {
+          name: 'test-huge-count',
+          forApp: (meta: AppMeta): AppPolicy => ({ ...fixed.forApp(meta), slotsToCreate: () => 1e9 }),
+        },
+      });
+      const first = assign(harness, 'request-1');
+      await flush();
+      expect(harness.platform.pending('CreateSlot')).to.have.length(MAX_SLOTS_PER_DECISION);
+      const failure = harness.logs.find((line) => line.msg === 'policy failed, using a default');
+      expect(failure).to.include({ method: 'slotsToCreate', error: 'slot count 1000000000 above the limit of 1000' });
+
+      await startPendingSlots(harness);
+      await release(harness, 'request-1', instanceOf(first));
+      await shutDown(harness);
+      expectEverySlotGone(harness);
     });
 
     it('destroys half-made slot at timeout', async () => {
