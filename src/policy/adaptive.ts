@@ -61,11 +61,11 @@
  * 30 s on average before its request. A cold start costs one create+init,
  * 0.2 to 7 s on those days. Even knowing each minute's requests in advance,
  * slots ready at the start of the minute add 3.25 points to the minute bound
- * on the 10-function contest-shaped day, 1.68 on the 100-function one, 0.32
- * on the 200-function one and at most 0.09 on the Azure-shaped days (the
- * bound against itself with `preCreate: false`). A forecast of the next busy
- * minute would reach only part of that. Sub-minute timestamps, such as real
- * timer triggers have, are what would make it pay.
+ * on the 10-function contest-shaped day (the bound against itself with
+ * `preCreate: false`). They add 1.68 on the 100-function one, 0.32 on the
+ * 200-function one and at most 0.09 on the Azure-shaped days. A forecast
+ * of the next busy minute would reach only part of that. Sub-minute
+ * timestamps, such as real timer triggers have, are what would make it pay.
  *
  * Cost: an arrival or release touches each candidate's shadow pool in O(1)
  * amortized; the search is O(apps x candidates) per OPTIMIZE_EVERY_MS.
@@ -107,8 +107,6 @@ const MAX_PASSES = 3;
 const PRIOR_STARTUP_MS = 1_000;
 /** Weight of a new create+init measurement in the app's running estimate. */
 const STARTUP_SMOOTHING = 0.2;
-/** Weight of a new inter-arrival time in the app's smoothed gap, which reports show as a rate. */
-const RATE_SMOOTHING = 0.1;
 /** Recent executions whose longest bounds how long a busy slot may still run. */
 const RECENT_DURATIONS = 64;
 
@@ -157,8 +155,9 @@ class AdaptiveApp implements AppPolicy {
   readonly #owner: AdaptivePolicy;
   #startupMeasured = false;
   #decayedAt?: number;
-  #lastArrival?: number;
-  #meanGapMs?: number;
+  #firstArrival?: number;
+  /** Arrivals, faded like the cost sums; reports show them as a rate. */
+  #recentArrivals = 0;
   #arrivals = 0;
   /** The last RECENT_DURATIONS execution times, a ring, and the longest of them. */
   readonly #recentDurations: number[] = [];
@@ -195,11 +194,8 @@ class AdaptiveApp implements AppPolicy {
 
   recordArrival(now: number): void {
     this.decayTo(now);
-    if (this.#lastArrival !== undefined) {
-      const gap = now - this.#lastArrival;
-      this.#meanGapMs = this.#meanGapMs === undefined ? gap : this.#meanGapMs + RATE_SMOOTHING * (gap - this.#meanGapMs);
-    }
-    this.#lastArrival = now;
+    this.#firstArrival ??= now;
+    this.#recentArrivals++;
     this.#arrivals++;
     for (const candidate of this.candidates) this.#shadowArrival(candidate, now);
     this.#owner.maybeOptimize(now);
@@ -321,7 +317,7 @@ class AdaptiveApp implements AppPolicy {
 
   explain(): string {
     const chosen = this.candidates[this.choice]!;
-    const rate = this.#meanGapMs ? (60_000 / this.#meanGapMs).toFixed(1) : 'n/a';
+    const rate = this.#arrivalsPerMinute();
     const waits = chosen.waitsForBusy
       ? `, and a request that finds no idle slot waits for a busy one due within create+init ` +
         `(the longest of the last ${this.#recentDurations.length} executions took ${this.#longestRecentMs} ms)`
@@ -341,6 +337,18 @@ class AdaptiveApp implements AppPolicy {
     );
   }
 
+  /**
+   * Formats the faded arrival count as arrivals per minute. Arrivals at a
+   * steady rate r over a span T add up to r x H / ln 2 x (1 - 2^(-T / H)),
+   * with H the half-life, so that is the window the count is divided by.
+   */
+  #arrivalsPerMinute(): string {
+    const span = (this.#decayedAt ?? 0) - (this.#firstArrival ?? 0);
+    if (this.#firstArrival === undefined || span <= 0) return 'n/a';
+    const windowMs = (DECAY_HALF_LIFE_MS / Math.LN2) * (1 - 2 ** (-span / DECAY_HALF_LIFE_MS));
+    return ((60_000 * this.#recentArrivals) / windowMs).toFixed(1);
+  }
+
   /** Fades every sum to `now`. */
   decayTo(now: number): void {
     if (this.#decayedAt === undefined) {
@@ -353,6 +361,7 @@ class AdaptiveApp implements AppPolicy {
     const factor = 2 ** (-elapsed / DECAY_HALF_LIFE_MS);
     this.executionGBs *= factor;
     this.executionSecs *= factor;
+    this.#recentArrivals *= factor;
     for (const candidate of this.candidates) {
       candidate.overheadGBs *= factor;
       candidate.waitSecs *= factor;

@@ -177,6 +177,21 @@ describe('AdaptivePolicy', function () {
     });
   });
 
+  it('reports arrival rate after burst', () => {
+    const app = new AdaptivePolicy().forApp({ key: 'steady', memoryInMb: 256, runtime: 'node', timeoutInSecs: 60 });
+    const rateOf = () => Number(/([\d.]+) arrivals\/min/.exec(app.explain!())?.[1]);
+    let t = 0;
+    // Three arrivals a minute for two hours.
+    for (; t <= 2 * 3_600_000; t += 20_000) app.recordArrival(t);
+    expect(rateOf(), 'steady rate').to.be.closeTo(3, 0.05);
+    // 150 arrivals at one instant, then a minute more at the steady rate:
+    // the burst adds 150 arrivals to about two hours of them.
+    for (let n = 0; n < 150; n++) app.recordArrival(t);
+    const end = t + 60_000;
+    for (t += 20_000; t <= end; t += 20_000) app.recordArrival(t);
+    expect(rateOf(), 'rate a minute after the burst').to.be.within(4, 5);
+  });
+
   it('names itself by weight', () => {
     expect(createPolicy('adaptive').name).to.equal('adaptive');
     expect(createPolicy('adaptive:2').name).to.equal('adaptive:2');
