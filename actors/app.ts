@@ -183,8 +183,10 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
   if (toCreate < unserved && counts.busy > 0 && context.policy.busyWaitMs) {
     const waitMs = context.policy.busyWaitMs(now, counts);
     // The wait ends early enough for a slot started then to serve the newest
-    // request before it times out, if the last create+init is a guide.
-    const latestDue = newest.deadline - (context.lastStartupMs ?? 0);
+    // request before it times out, even if its create+init takes twice as
+    // long as the app's last one. With no margin, a slot as fast as the last
+    // one was ready exactly at the timeout and lost the tie.
+    const latestDue = newest.deadline - 2 * (context.lastStartupMs ?? 0);
     if (waitMs > 0 && latestDue > now) {
       scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, latestDue));
       waiting = true;

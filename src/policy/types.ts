@@ -42,8 +42,8 @@ export interface AppPolicy {
    * slot; 0 means no wait. It is called when a request is queued, a slot is
    * busy, and `slotsToCreate` left some waiting requests with neither a new
    * nor a starting slot. The supervisor ends the wait sooner if a slot
-   * started later, taking as long as the app's last create+init, would miss
-   * the newest request's timeout. When the wait is over, it starts a slot
+   * started later, taking twice as long as the app's last create+init, would
+   * miss the newest request's timeout. When the wait is over, it starts a slot
    * for every request still waiting that no starting slot serves. Policies
    * that never wait for busy slots leave this out.
    */

@@ -1186,13 +1186,13 @@ describe('createActorScaler', () => {
       harness.clock.advanceTo(START + 2_000);
       const second = assign(harness, 'request-2');
       await flush();
-      // The policy names 4 s, but a slot started after 5,500 ms could not serve request-2 by its 7,000 ms timeout.
-      harness.clock.advanceTo(START + 5_499);
+      // The policy names 4 s, but the wait leaves two create+inits (3 s) before request-2 times out at 7,000 ms.
+      harness.clock.advanceTo(START + 3_999);
       await flush();
-      expect(harness.platform.pending('CreateSlot'), 'at 5,499 ms').to.have.length(0);
-      harness.clock.advanceTo(START + 5_500);
+      expect(harness.platform.pending('CreateSlot'), 'at 3,999 ms').to.have.length(0);
+      harness.clock.advanceTo(START + 4_000);
       await flush();
-      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 5,500 ms').to.deep.equal(['request-2']);
+      expect(harness.platform.pending('CreateSlot').map((call) => call.request.requestId), 'at 4,000 ms').to.deep.equal(['request-2']);
       harness.clock.advanceTo(START + 6_999);
       await startPendingSlots(harness);
       expect(second.value, 'request-2 served').to.have.property('instanceId').that.is.not.equal(instanceOf(first));
