@@ -7,6 +7,12 @@ import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 /** Folder of the dataset shipped with the package, used for the name 'default'. */
 export const DEFAULT_DATASET_DIR = fileURLToPath(new URL('../../data/default', import.meta.url));
 
+/** Maximum of a proto3 uint32 field, such as the contest's `Meta.timeout_in_secs`. */
+const UINT32_MAX = 4_294_967_295;
+/** Range of a proto3 int32 field, such as the contest's `Result.status_code`. */
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
 /** A dataset that could not be located: no such folder, or no metas and requests files in it. */
 export class DatasetNotFoundError extends Error {
   constructor(message: string) {
@@ -37,7 +43,9 @@ export class DatasetError extends Error {
  * `{"key", "runtime", "timeoutInSecs", "memoryInMb", "initDurationInMs"}`.
  * Numbers must be whole (the wire carries them as integers), memory and the
  * timeout positive, the others non-negative; keys unique and non-empty. A zero
- * timeout is rejected because the scaler rejects it. Blank lines are skipped
+ * timeout is rejected because the scaler rejects it. The timeout must fit the
+ * wire's uint32 `timeout_in_secs`, and the other numbers, which travel as
+ * uint64, must not exceed Number.MAX_SAFE_INTEGER. Blank lines are skipped
  * and fields beyond these are ignored. Rejects with a DatasetError naming the
  * file, line and field of the first invalid line.
  */
@@ -48,7 +56,7 @@ export async function readMetas(path: string): Promise<Map<string, DatasetMeta>>
     const meta: DatasetMeta = {
       key: nonEmptyString(record, 'key', path, line),
       runtime: stringField(record, 'runtime', path, line),
-      timeoutInSecs: wholeNumber(record, 'timeoutInSecs', path, line, 1),
+      timeoutInSecs: wholeNumber(record, 'timeoutInSecs', path, line, 1, UINT32_MAX),
       memoryInMb: wholeNumber(record, 'memoryInMb', path, line, 1),
       initDurationInMs: wholeNumber(record, 'initDurationInMs', path, line, 0),
     };
@@ -68,9 +76,10 @@ export async function readMetas(path: string): Promise<Map<string, DatasetMeta>>
 /**
  * Streams a requests file, one line at a time, as
  * `{"startTime", "metaKey", "durationsInMs", "statusCode"}`. Numbers must be
- * whole, times and durations non-negative, `metaKey` one of `metas`, and
- * `startTime` must not decrease from one line to the next (the replayer needs
- * arrival order). Blank lines are skipped and other fields ignored. The
+ * whole, times and durations non-negative and at most Number.MAX_SAFE_INTEGER,
+ * `statusCode` within the wire's int32 `status_code`, `metaKey` one of `metas`,
+ * and `startTime` must not decrease from one line to the next (the replayer
+ * needs arrival order). Blank lines are skipped and other fields ignored. The
  * iteration throws a DatasetError naming the file, line and field of the first
  * invalid line; lines before it have already been yielded.
  */
@@ -85,7 +94,7 @@ export async function* readRequests(
       startTime: wholeNumber(record, 'startTime', path, line, 0),
       metaKey: nonEmptyString(record, 'metaKey', path, line),
       durationsInMs: wholeNumber(record, 'durationsInMs', path, line, 0),
-      statusCode: wholeNumber(record, 'statusCode', path, line, -Infinity),
+      statusCode: wholeNumber(record, 'statusCode', path, line, INT32_MIN, INT32_MAX),
     };
     if (!metas.has(request.metaKey)) {
       throw new DatasetError(path, line, 'metaKey', `names app ${JSON.stringify(request.metaKey)}, which is not in the metas`);
@@ -215,13 +224,30 @@ function nonEmptyString(record: Record<string, unknown>, name: string, path: str
   return value;
 }
 
-function wholeNumber(record: Record<string, unknown>, name: string, path: string, line: number, minimum: number): number {
+/**
+ * Reads a whole number from `minimum` to `maximum`. `maximum` defaults to
+ * Number.MAX_SAFE_INTEGER, above which a JSON number loses digits, and a
+ * caller lowers it for a narrower wire field. `minimum` must be a safe integer.
+ */
+function wholeNumber(
+  record: Record<string, unknown>,
+  name: string,
+  path: string,
+  line: number,
+  minimum: number,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
   const value = field(record, name, path, line);
   if (typeof value !== 'number') {
     throw new DatasetError(path, line, name, `must be a number, got ${describeValue(value)}`);
   }
-  if (!Number.isSafeInteger(value)) {
+  // JSON.parse reads 1e400 as Infinity, which the range checks below report as too large or too small.
+  if (Number.isFinite(value) && !Number.isInteger(value)) {
     throw new DatasetError(path, line, name, `must be a whole number, got ${value}`);
+  }
+  // Beyond 2^53 the value printed is the parsed one, which may differ from the digits in the file.
+  if (value > maximum) {
+    throw new DatasetError(path, line, name, `is too large: must be at most ${maximum}, got ${value}`);
   }
   if (value < minimum) {
     const expected = minimum === 0 ? 'must not be negative' : `must be at least ${minimum}`;

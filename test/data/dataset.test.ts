@@ -60,6 +60,12 @@ describe('dataset reader', () => {
       ['a negative init time', META_LINE.replace('40', '-40'), 'initDurationInMs', /field "initDurationInMs" must not be negative, got -40/],
       ['a fractional timeout', META_LINE.replace('60', '1.5'), 'timeoutInSecs', /field "timeoutInSecs" must be a whole number, got 1.5/],
       ['a zero timeout', META_LINE.replace('60', '0'), 'timeoutInSecs', /field "timeoutInSecs" must be at least 1, got 0/],
+      ['a timeout over uint32', META_LINE.replace('60', '4294967296'), 'timeoutInSecs',
+        /field "timeoutInSecs" is too large: must be at most 4294967295, got 4294967296$/],
+      ['a memory over 2^53', META_LINE.replace('256', '9007199254740992'), 'memoryInMb',
+        /field "memoryInMb" is too large: must be at most 9007199254740991, got 9007199254740992$/],
+      ['an init time over 2^53', META_LINE.replace('40', '1e20'), 'initDurationInMs',
+        /field "initDurationInMs" is too large: must be at most 9007199254740991, got 100000000000000000000$/],
       ['an empty key', META_LINE.replace('app-a', ''), 'key', /field "key" must not be empty/],
       ['a numeric runtime', META_LINE.replace('"go"', '7'), 'runtime', /field "runtime" must be a string, got number 7/],
     ];
@@ -73,6 +79,12 @@ describe('dataset reader', () => {
         expect(error.field).to.equal(field);
       });
     }
+
+    it('accepts the largest uint32 timeout', async () => {
+      const path = write('metas.jsonl', [META_LINE.replace('60', '4294967295')]);
+      const metas = await readMetas(path);
+      expect(metas.get('app-a')?.timeoutInSecs).to.equal(4_294_967_295);
+    });
 
     it('rejects a repeated key', async () => {
       const path = write('metas.jsonl', [META_LINE, META_LINE]);
@@ -101,6 +113,12 @@ describe('dataset reader', () => {
         { startTime: 10, metaKey: 'app-a', durationsInMs: 25, statusCode: 200 },
         { startTime: 30, metaKey: 'app-a', durationsInMs: 25, statusCode: 500 },
       ]);
+    });
+
+    it('accepts int32 extremes of statusCode', async () => {
+      const path = write('requests.jsonl', [requestLine(5, { statusCode: 2_147_483_647 }), requestLine(6, { statusCode: -2_147_483_648 })]);
+      const statusCodes = (await readAll(path)).map((request) => request.statusCode);
+      expect(statusCodes).to.deep.equal([2_147_483_647, -2_147_483_648]);
     });
 
     it('skips a byte-order mark', async () => {
@@ -154,6 +172,17 @@ describe('dataset reader', () => {
       ['a string startTime', requestLine(5, { startTime: 'soon' }), 'startTime', /field "startTime" must be a number, got string "soon"/],
       ['a negative duration', requestLine(5, { durationsInMs: -3 }), 'durationsInMs', /field "durationsInMs" must not be negative, got -3/],
       ['a null status code', requestLine(5, { statusCode: null }), 'statusCode', /field "statusCode" must be a number, got null/],
+      ['a duration over 2^53', requestLine(5).replace('"durationsInMs":25', '"durationsInMs":99999999999999999'), 'durationsInMs',
+        /field "durationsInMs" is too large: must be at most 9007199254740991, got 100000000000000000$/],
+      ['an infinite duration', requestLine(5).replace('"durationsInMs":25', '"durationsInMs":1e400'), 'durationsInMs',
+        /field "durationsInMs" is too large: must be at most 9007199254740991, got Infinity$/],
+      ['a startTime over 2^53', requestLine(9007199254740992), 'startTime',
+        /field "startTime" is too large: must be at most 9007199254740991, got 9007199254740992$/],
+      ['a status code over int32', requestLine(5, { statusCode: 2_147_483_648 }), 'statusCode',
+        /field "statusCode" is too large: must be at most 2147483647, got 2147483648$/],
+      ['a status code under int32', requestLine(5, { statusCode: -2_147_483_649 }), 'statusCode',
+        /field "statusCode" must be at least -2147483648, got -2147483649$/],
+      ['a fractional duration', requestLine(5, { durationsInMs: 2.5 }), 'durationsInMs', /field "durationsInMs" must be a whole number, got 2.5$/],
       ['an unknown app', requestLine(5, { metaKey: 'ghost' }), 'metaKey', /field "metaKey" names app "ghost", which is not in the metas/],
       ['an earlier startTime', requestLine(4), 'startTime',
         /field "startTime" is 4, earlier than 5 on line 1; requests must be sorted by startTime/],
