@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   ConvertError,
@@ -27,7 +29,11 @@ interface ConvertFlags {
   startTime: number;
   apps: string;
   out: string;
+  force?: boolean;
 }
+
+/** Files that `convert` writes into its --out folder. */
+const DATASET_FILES = ['metas.jsonl', 'requests.jsonl'];
 
 /**
  * Adds the `convert` command to `program`: an Azure Functions 2019 trace
@@ -52,10 +58,19 @@ export function registerConvert(program: Command, write: (text: string) => void 
     .option('--seed <n>', 'seed for pairing, instants and durations; same seed, same bytes', integer, 1)
     .option('--start-time <ms>', 'epoch ms of minute 0 of the trace day', wholeNumber, DEFAULT_START_TIME)
     .option('--apps <file>', 'contest application table (JSON lines of key, initDurationInMs, meanDurationInMs)', DEFAULT_APPS_PATH)
-    .requiredOption('--out <dir>', 'folder to write metas.jsonl and requests.jsonl into (files of those names are replaced)')
+    .requiredOption('--out <dir>', 'folder to write metas.jsonl and requests.jsonl into; fails if either exists, unless --force is given')
+    .option('--force', 'replace metas.jsonl and requests.jsonl when the --out folder already contains them')
     .action(async (flags: ConvertFlags) => {
+      const paths = inputPaths(flags);
+      // Checked before the sample is read, so the command fails at once rather than after a long conversion.
+      const existing = DATASET_FILES.filter((file) => existsSync(join(flags.out, file)));
+      if (existing.length > 0 && flags.force !== true) {
+        throw new ConvertError(
+          `--out ${flags.out} already contains ${existing.join(' and ')}; give --force to replace ${existing.length === 1 ? 'it' : 'them'}, or choose another folder`,
+        );
+      }
       const summary = await convertAzure({
-        ...inputPaths(flags),
+        ...paths,
         appsPath: flags.apps,
         outDir: flags.out,
         fromMinute: flags.fromMinute,

@@ -86,7 +86,7 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
       const convert = convertOptions(flags, [flags.dataset]);
       // A day can take minutes, so an unwritable --json folder is reported before the run.
       if (flags.json !== undefined) {
-        await access(dirname(resolve(flags.json)), constants.W_OK);
+        await checkJsonFolder(flags.json);
         const existing = await stat(flags.json).catch(() => undefined);
         if (existing?.isDirectory() || /[\\/]$/.test(flags.json)) {
           throw new RangeError(`--json ${flags.json} names a folder; expected a file path such as ${join(flags.json, 'evaluation.json')}`);
@@ -114,10 +114,55 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
           minuteBound,
           distanceToBound: bound.score - evaluation.summary.overall.score,
         };
-        await writeFile(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+        await writeFile(flags.json, `${JSON.stringify(record, null, 2)}\n`).catch((error: NodeJS.ErrnoException) => {
+          throw new OutputPathError(`--json ${flags.json}: writing failed (${error.message}); the summary above was not saved as JSON`, error.code, error);
+        });
         output.err(`wrote ${flags.json}\n`);
       }
     });
+}
+
+/** An option's output path that cannot be written; `code` is the file system's error code, such as ENOENT. */
+class OutputPathError extends RangeError {
+  readonly code: string | undefined;
+
+  constructor(message: string, code: string | undefined, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'OutputPathError';
+    this.code = code;
+  }
+}
+
+/** Rejects a --json path whose folder is missing, not a folder or not writable, naming the option and the path. */
+async function checkJsonFolder(json: string): Promise<void> {
+  const folder = dirname(resolve(json));
+  let problem: string | undefined;
+  let failure: NodeJS.ErrnoException | undefined;
+  try {
+    await access(folder, constants.W_OK);
+    // access() passes a writable file too, and writing under a file fails only at the end of the run.
+    if (!(await stat(folder)).isDirectory()) problem = `${folder} is a file, not a folder; give a path in an existing folder`;
+  } catch (error) {
+    failure = error as NodeJS.ErrnoException;
+    switch (failure.code) {
+      case 'ENOENT':
+        problem = `folder ${folder} not found; create it or give a path in an existing folder`;
+        break;
+      case 'ENOTDIR':
+        problem = `${folder} is not a folder; give a path in an existing folder`;
+        break;
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        problem = `folder ${folder} is not writable (${failure.code}); give a path in a writable folder`;
+        break;
+      default:
+        problem = `cannot check folder ${folder} (${failure.message})`;
+    }
+  }
+  if (problem !== undefined) {
+    throw new OutputPathError(`--json ${json}: ${problem}`, failure?.code ?? 'ENOTDIR', failure);
+  }
 }
 
 /** Adds `compare`: every policy on every dataset, with table.md, results.json and report.html. */
@@ -184,12 +229,14 @@ function convertOptions(flags: ConvertFlags, datasets: readonly string[]): Sourc
   if (flags.functions !== undefined) convert.functions = flags.functions;
   if (flags.seed !== undefined) convert.seed = flags.seed;
   const given = Object.keys(convert);
-  const folders = datasets.filter((spec) => !spec.startsWith('azure:'));
-  if (given.length > 0 && folders.length > 0) {
-    throw new RangeError(
-      `--from-minute, --minutes, --functions and --seed apply to azure: sources only, but dataset ${folders[0]} is a dataset folder; ` +
-        'convert it with `scaler convert` instead, or drop those options',
-    );
+  const others = datasets.filter((spec) => !spec.startsWith('azure:'));
+  if (given.length > 0 && others.length > 0) {
+    const other = others[0]!;
+    // The embedded dataset is already converted, so `scaler convert` is no advice for it.
+    const advice = other === 'default'
+      ? 'is the embedded dataset, which those options cannot narrow; give an azure: source such as azure:10 instead'
+      : 'is a dataset folder; convert it with `scaler convert` instead';
+    throw new RangeError(`--from-minute, --minutes, --functions and --seed apply to azure: sources only, but dataset ${other} ${advice}, or drop those options`);
   }
   return convert;
 }

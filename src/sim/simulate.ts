@@ -408,7 +408,7 @@ export function registerSimulate(program: Command, output: CommandOutput = proce
       positive('--speed'),
       1,
     )
-    .option('--scaler <host:port>', 'score an external scaler over gRPC instead of the built-in one', hostPort)
+    .option('--scaler <host:port>', 'score an external scaler over gRPC instead of the built-in one (not with --policy, --keep-alive or --inspect)', hostPort)
     .option('--platform-port <port>', 'port of the Platform service on 127.0.0.1 that an external scaler calls', port('--platform-port'), 50051)
     .option(
       '--policy <name[:argument]>',
@@ -457,6 +457,16 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
     }),
   };
 
+  // Like --keep-alive with another policy, a built-in scaler option next to --scaler is rejected, not ignored.
+  const builtInOnly = builtInScalerOptions(raw);
+  if (options.scaler !== undefined && builtInOnly.length > 0) {
+    const [first] = builtInOnly;
+    stderr.write(
+      `simulate: ${builtInOnly.join(', ')} ${builtInOnly.length === 1 ? 'applies' : 'apply'} only to the built-in scaler, ` +
+        `but --scaler ${options.scaler} scores an external one; drop ${builtInOnly.length === 1 ? first : 'them'} or drop --scaler\n`,
+    );
+    return 2;
+  }
   if (options.scaler !== undefined && options.speed !== 1) {
     stderr.write(
       `simulate: warning: --speed ${options.speed} does not speed up the external scaler's own timers ` +
@@ -505,6 +515,15 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
     process.off('SIGINT', onInterrupt);
     logger.flush();
   }
+}
+
+/** Lists the given options that configure only the in-process scaler, as `--name value`. */
+function builtInScalerOptions(raw: CommandOptions): string[] {
+  const builtInOptions: string[] = [];
+  if (raw.policy !== undefined) builtInOptions.push(`--policy ${raw.policy}`);
+  if (raw.keepAlive !== undefined) builtInOptions.push(`--keep-alive ${raw.keepAlive}ms`);
+  if (raw.inspect !== undefined) builtInOptions.push(`--inspect ${raw.inspect}`);
+  return builtInOptions;
 }
 
 function fileSafe(name: string): string {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ConvertError,
   DEFAULT_APPS_PATH,
   DEFAULT_START_TIME,
   MINUTES_PER_DAY,
@@ -286,6 +287,59 @@ describe('Azure converter', () => {
       const summary = JSON.parse(output.join('')) as { functions: number; requests: number };
       expect(summary).to.include({ functions: 1, requests: 8 });
       expect(readRequestLines(join(out, 'requests.jsonl'))).to.have.length(8);
+    });
+
+    async function convertInto(out: string, extra: string[] = []): Promise<unknown> {
+      const program = new Command('scaler').exitOverride();
+      registerConvert(program, () => {});
+      return program.parseAsync(['convert', '--sample', dir, '--size', '3', '--minutes', '2', '--out', out, ...extra], { from: 'user' })
+        .then(() => undefined, (caught: unknown) => caught);
+    }
+
+    it('rejects an existing dataset folder', async () => {
+      writeFixture(dir);
+      const out = join(dir, 'out');
+      expect(await convertInto(out)).to.equal(undefined);
+      writeFileSync(join(out, 'requests.jsonl'), 'kept\n');
+
+      const error = await convertInto(out);
+      expect(error).to.be.instanceOf(ConvertError);
+      expect((error as Error).message).to.equal(
+        `--out ${out} already contains metas.jsonl and requests.jsonl; give --force to replace them, or choose another folder`,
+      );
+      expect(readFileSync(join(out, 'requests.jsonl'), 'utf8')).to.equal('kept\n');
+    });
+
+    it('rejects a folder with requests.jsonl only', async () => {
+      writeFixture(dir);
+      const out = join(dir, 'out');
+      mkdirSync(out);
+      writeFileSync(join(out, 'requests.jsonl'), 'kept\n');
+
+      const error = await convertInto(out);
+      expect(error).to.be.instanceOf(ConvertError);
+      expect((error as Error).message).to.equal(`--out ${out} already contains requests.jsonl; give --force to replace it, or choose another folder`);
+      expect(existsSync(join(out, 'metas.jsonl'))).to.equal(false);
+    });
+
+    it('replaces a dataset with --force', async () => {
+      writeFixture(dir);
+      const out = join(dir, 'out');
+      expect(await convertInto(out)).to.equal(undefined);
+      const first = readFileSync(join(out, 'requests.jsonl'), 'utf8');
+      writeFileSync(join(out, 'requests.jsonl'), 'replaced\n');
+
+      expect(await convertInto(out, ['--force'])).to.equal(undefined);
+      expect(readFileSync(join(out, 'requests.jsonl'), 'utf8')).to.equal(first);
+    });
+
+    it('writes into an existing empty folder', async () => {
+      writeFixture(dir);
+      const out = join(dir, 'out');
+      mkdirSync(out);
+
+      expect(await convertInto(out)).to.equal(undefined);
+      expect(readRequestLines(join(out, 'requests.jsonl'))).to.not.be.empty;
     });
 
     it('rejects missing input flags', async () => {

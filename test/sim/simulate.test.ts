@@ -195,6 +195,24 @@ describe('simulate command', () => {
     expect(stdout).to.equal('');
   });
 
+  const builtInOnlyCases: Array<[args: string[], pattern: RegExp]> = [
+    [['--policy', 'adaptive:2'], /^simulate: --policy adaptive:2 applies only to the built-in scaler, but --scaler 127\.0\.0\.1:9 scores an external one; drop --policy adaptive:2 or drop --scaler\n$/],
+    [['--keep-alive', '10m'], /^simulate: --keep-alive 600000ms applies only to the built-in scaler/],
+    [['--inspect', '0'], /^simulate: --inspect 0 applies only to the built-in scaler/],
+    [['--policy', 'reference', '--inspect', '0'], /^simulate: --policy reference, --inspect 0 apply only to the built-in scaler, .*; drop them or drop --scaler\n$/],
+  ];
+  for (const [args, pattern] of builtInOnlyCases) {
+    it(`rejects ${args.filter((arg) => arg.startsWith('--')).join(' and ')} with --scaler`, async () => {
+      await writeDataset(folder, makeRequests());
+      // The command rejects these options before it connects, so no server needs to listen on port 9.
+      const code = await runCommand(['--dataset', folder, '--quiet', '--scaler', '127.0.0.1:9', ...args, '--out', join(folder, 'result.json')]);
+
+      expect(code).to.equal(2);
+      expect(stderr).to.match(pattern);
+      expect(stdout).to.equal('');
+    });
+  }
+
   it('exits 2 on a malformed line', async () => {
     await writeDataset(folder, makeRequests());
     await writeFile(join(folder, 'requests.jsonl'), '{"startTime": 1, "metaKey": "alpha", "durationsInMs": "x", "statusCode": 200}\n');
