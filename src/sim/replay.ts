@@ -246,6 +246,8 @@ class Replayer {
   readonly #violations: Tally<Violation> = { total: 0, byKind: {}, examples: [] };
   readonly #failures: Tally<Failure> = { total: 0, byKind: {}, examples: [] };
   readonly #idleErrors: Tally<Failure> = { total: 0, byKind: {}, examples: [] };
+  /** Idle calls for late replies that failed; a scaler that went away fails every one. */
+  #releaseFailures = 0;
   readonly #late = { received: 0, released: 0, abandoned: 0 };
 
   #ended = false;
@@ -535,7 +537,15 @@ class Replayer {
       this.#checkEnd();
     };
     this.#callIdle(flight, instanceId, 200, 0).then(done, (error: unknown) => {
-      this.#options.logger?.warn({ err: error, requestId: flight.requestId, instanceId }, 'releasing instance failed');
+      this.#releaseFailures++;
+      // Logged as long as examples are kept, then every 1,000th, with the count so far.
+      if (this.#releaseFailures <= this.#maxExamples || this.#releaseFailures % 1000 === 0) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.#options.logger?.warn(
+          { error: message, requestId: flight.requestId, instanceId, failures: this.#releaseFailures },
+          'releasing instance failed',
+        );
+      }
       done();
     });
   }
