@@ -65,7 +65,7 @@ export interface AppCounters {
   slotsCreated: number;
   slotsDestroyed: number;
   timeouts: number;
-  /** Idle calls whose reported duration exceeded the app's timeout. */
+  /** Idle calls whose reported duration was negative, NaN or above the app's timeout. */
   durationsClamped: number;
 }
 
@@ -186,7 +186,7 @@ function createForQueue(context: AppContext, enqueue: Enqueue, replacingFailed =
     // request before it times out, even if its create+init takes twice as
     // long as the app's last one. With no margin, a slot as fast as the last
     // one was ready exactly at the timeout and lost the tie.
-    const latestDue = newest.deadline - 2 * (context.lastStartupMs ?? 0);
+    const latestDue = newest.deadline - Math.max(1, 2 * (context.lastStartupMs ?? 0));
     if (waitMs > 0 && latestDue > now) {
       scheduleBusyWaitOver(context, enqueue, Math.min(now + waitMs, latestDue));
       waiting = true;
@@ -306,22 +306,22 @@ function startingSlotError(context: AppContext): string | undefined {
 }
 
 /**
- * Returns the Idle call's reported duration, at most the app's timeout. No
+ * Returns the Idle call's reported duration, from 0 to the app's timeout. No
  * execution outlasts the function's timeout, and one absurd figure, such as
  * the uint64 maximum, would otherwise skew the policy's statistics for hours.
- * Clamped values are logged, the first and then every 1,000th.
+ * Clamped values, NaN among them, are logged, the first and then every 1,000th.
  */
 function executionMs(context: AppContext, request: IdleRequest): number {
   const timeoutMs = context.meta.timeoutInSecs * 1000;
-  if (request.durationMs <= timeoutMs) return request.durationMs;
+  if (request.durationMs >= 0 && request.durationMs <= timeoutMs) return request.durationMs;
   const clamped = ++context.counters.durationsClamped;
   if (clamped === 1 || clamped % 1000 === 0) {
     context.logger.warn(
       { requestId: request.requestId, instanceId: request.instanceId, durationMs: request.durationMs, timeoutMs, clamped },
-      'idle duration above the app timeout, using the timeout',
+      'idle duration outside 0 to the app timeout, clamped',
     );
   }
-  return timeoutMs;
+  return request.durationMs > timeoutMs ? timeoutMs : 0;
 }
 
 function rejectAll(context: AppContext, enqueue: Enqueue, message: string): void {
@@ -508,7 +508,7 @@ export const appMachine = setup({
       const waiting = context.queue.remove(event.requestId);
       if (!waiting) return;
       context.counters.timeouts++;
-      // The real clock reads fractional ms; whole ms are precise enough for a message.
+      // The scaled clock of `simulate --speed` reads fractional ms; whole ms are precise enough for a message.
       const waitedMs = Math.round(context.clock.now() - waiting.queuedAt);
       const platformError = context.lastPlatformError ?? startingSlotError(context);
       const cause = platformError ? `: ${platformError}` : '';

@@ -11,10 +11,10 @@ import type { AppPolicy, KeepAliveCause, PoolCounts, PrewarmDecision } from '../
 /** Keep-alive used when the policy gives none that can be used. */
 export const FALLBACK_KEEP_ALIVE_MS = 60_000;
 /**
- * Most slots one decision may create beyond the requests waiting without a
- * starting slot. Each spawn costs more the more children the app has
- * (xstate 5.33.3 copies its children object), so 8,000 at once blocked the
- * event loop for about 10 s on a 2-vCPU machine.
+ * Most slots an app may have starting, counting those a decision adds, unless
+ * more requests wait without a starting slot. Each spawn costs more the more
+ * children the app has (xstate 5.33.3 copies its children object), so 8,000
+ * at once blocked the event loop for about 10 s on a 2-vCPU machine.
  */
 export const MAX_SLOTS_PER_DECISION = 1_000;
 
@@ -70,12 +70,14 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
         report('slotsToCreate', `invalid slot count ${String(count)}`);
         return fallback;
       }
-      const limit = Math.max(MAX_SLOTS_PER_DECISION, fallback);
-      if (count > limit) {
-        report('slotsToCreate', `slot count ${count} above the limit of ${limit}`);
+      // A cap per decision alone would let a policy that always requests too many start 1,000 per queued request.
+      const limit = Math.max(MAX_SLOTS_PER_DECISION - pool.starting, fallback);
+      const whole = Math.floor(count);
+      if (whole > limit) {
+        report('slotsToCreate', `slot count ${count} above the limit of ${limit} with ${pool.starting} starting`);
         return limit;
       }
-      return Math.floor(count);
+      return whole;
     },
 
     keepAliveMs(now: number, pool: PoolCounts, cause: KeepAliveCause): number {
@@ -108,9 +110,10 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
       ? (now: number, pool: PoolCounts): PrewarmDecision => {
           const decision = attempt('prewarm', () => policy.prewarm!(now, pool), { create: 0 });
           let create = Number.isFinite(decision.create) && decision.create > 0 ? Math.floor(decision.create) : 0;
-          if (create > MAX_SLOTS_PER_DECISION) {
-            report('prewarm', `slot count ${create} above the limit of ${MAX_SLOTS_PER_DECISION}`);
-            create = MAX_SLOTS_PER_DECISION;
+          const limit = Math.max(0, MAX_SLOTS_PER_DECISION - pool.starting);
+          if (create > limit) {
+            report('prewarm', `slot count ${create} above the limit of ${limit} with ${pool.starting} starting`);
+            create = limit;
           }
           const next = decision.nextCheckInMs;
           const nextCheckInMs = next !== undefined && Number.isFinite(next) && next >= 0 ? next : undefined;

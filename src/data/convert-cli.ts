@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
@@ -63,6 +63,9 @@ export function registerConvert(program: Command, write: (text: string) => void 
     .action(async (flags: ConvertFlags) => {
       const paths = inputPaths(flags);
       // Checked before the sample is read, so the command fails at once rather than after a long conversion.
+      if (existsSync(flags.out) && !statSync(flags.out).isDirectory()) {
+        throw new ConvertError(`--out ${flags.out} is a file, not a folder; give a folder path`);
+      }
       const existing = DATASET_FILES.filter((file) => existsSync(join(flags.out, file)));
       if (existing.length > 0 && flags.force !== true) {
         throw new ConvertError(

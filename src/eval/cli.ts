@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_POLICY } from '../policy/index.ts';
 import { DEFAULT_CREATE_DURATION_MS } from '../sim/platform.ts';
@@ -80,16 +80,25 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
     .option('--create-ms <ms>', 'time a CreateSlot takes on the simulated platform, ms', wholeNumber, DEFAULT_CREATE_DURATION_MS);
   addConvertOptions(command);
   return command
-    .option('--json <file>', 'also write the whole evaluation, with per-app scores and the timeline, as JSON to this file')
+    .option('--json <file>', 'also write the whole evaluation, with per-app scores and the timeline, as JSON to this file (replaced if it exists)')
     .action(async (flags: EvaluateFlags) => {
       tuneGarbageCollectionForReplay();
       const convert = convertOptions(flags, [flags.dataset]);
       // A day can take minutes, so an unwritable --json folder is reported before the run.
       if (flags.json !== undefined) {
+        if (flags.json === '') throw new RangeError('--json is empty; expected a file path such as evaluation.json');
+        if (DATASET_FILE_NAMES.includes(basename(flags.json))) {
+          throw new RangeError(`--json ${flags.json} would replace a dataset file; give another name, such as evaluation.json`);
+        }
         await checkJsonFolder(flags.json);
         const existing = await stat(flags.json).catch(() => undefined);
         if (existing?.isDirectory() || /[\\/]$/.test(flags.json)) {
           throw new RangeError(`--json ${flags.json} names a folder; expected a file path such as ${join(flags.json, 'evaluation.json')}`);
+        }
+        if (existing) {
+          await access(flags.json, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+            throw new OutputPathError(`--json ${flags.json}: the file exists and is not writable (${error.code}); give another path`, error.code, error);
+          });
         }
       }
       const source = await openSource(flags.dataset, convert);
@@ -121,6 +130,9 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
       }
     });
 }
+
+/** Files of a dataset folder, which an output path must not replace. */
+const DATASET_FILE_NAMES = ['metas.jsonl', 'requests.jsonl'];
 
 /** An option's output path that cannot be written; `code` is the file system's error code, such as ENOENT. */
 class OutputPathError extends RangeError {

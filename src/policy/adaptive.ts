@@ -156,7 +156,7 @@ class AdaptiveApp implements AppPolicy {
   #startupMeasured = false;
   #decayedAt?: number;
   #firstArrival?: number;
-  /** Arrivals, faded like the cost sums; reports show them as a rate. */
+  /** Arrivals after the first, faded like the cost sums; reports show them as a rate. */
   #recentArrivals = 0;
   #arrivals = 0;
   /** The last RECENT_DURATIONS execution times, a ring, and the longest of them. */
@@ -194,8 +194,9 @@ class AdaptiveApp implements AppPolicy {
 
   recordArrival(now: number): void {
     this.decayTo(now);
-    this.#firstArrival ??= now;
-    this.#recentArrivals++;
+    // N arrivals span N - 1 gaps, so the first one opens the window and is not counted.
+    if (this.#firstArrival === undefined) this.#firstArrival = now;
+    else this.#recentArrivals++;
     this.#arrivals++;
     for (const candidate of this.candidates) this.#shadowArrival(candidate, now);
     this.#owner.maybeOptimize(now);

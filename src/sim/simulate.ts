@@ -517,12 +517,13 @@ async function simulateCommand(raw: CommandOptions, output: CommandOutput): Prom
   }
 }
 
-/** Lists the given options that configure only the in-process scaler, as `--name value`. */
+/** Lists the given options that configure only the in-process scaler. */
 function builtInScalerOptions(raw: CommandOptions): string[] {
   const builtInOptions: string[] = [];
-  if (raw.policy !== undefined) builtInOptions.push(`--policy ${raw.policy}`);
-  if (raw.keepAlive !== undefined) builtInOptions.push(`--keep-alive ${raw.keepAlive}ms`);
-  if (raw.inspect !== undefined) builtInOptions.push(`--inspect ${raw.inspect}`);
+  // Values are left out: --keep-alive is parsed to ms by now, not what was typed, and --policy may be empty.
+  if (raw.policy !== undefined) builtInOptions.push('--policy');
+  if (raw.keepAlive !== undefined) builtInOptions.push('--keep-alive');
+  if (raw.inspect !== undefined) builtInOptions.push('--inspect');
   return builtInOptions;
 }
 

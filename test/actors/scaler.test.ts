@@ -647,9 +647,11 @@ describe('createActorScaler', () => {
       await release(harness, 'request-1', first, { durationMs: 18446744073709552000 });
       expect(await assignServed(harness, 'request-2'), 'slot reused').to.equal(first);
       await release(harness, 'request-2', first, { durationMs: 40 });
+      expect(await assignServed(harness, 'request-3'), 'slot reused again').to.equal(first);
+      await release(harness, 'request-3', first, { durationMs: -5 });
 
-      expect(durations).to.deep.equal([appA.timeoutInSecs * 1000, 40]);
-      const warning = harness.logs.find((line) => line.msg === 'idle duration above the app timeout, using the timeout');
+      expect(durations).to.deep.equal([appA.timeoutInSecs * 1000, 40, 0]);
+      const warning = harness.logs.find((line) => line.msg === 'idle duration outside 0 to the app timeout, clamped');
       expect(warning, 'warning logged').to.not.equal(undefined);
       expect(warning).to.include({ requestId: 'request-1', timeoutMs: 5_000 });
       await shutDown(harness);
@@ -880,12 +882,20 @@ describe('createActorScaler', () => {
       await flush();
       expect(harness.platform.pending('CreateSlot')).to.have.length(MAX_SLOTS_PER_DECISION);
       const failure = harness.logs.find((line) => line.msg === 'policy failed, using a default');
-      expect(failure).to.include({ method: 'slotsToCreate', error: 'slot count 1000000000 above the limit of 1000' });
+      expect(failure).to.include({ method: 'slotsToCreate', error: 'slot count 1000000000 above the limit of 1000 with 0 starting' });
+
+      // A second request finds 1,000 slots starting, so the policy's next decision adds none.
+      const second = assign(harness, 'request-2');
+      await flush();
+      expect(harness.platform.pending('CreateSlot'), 'after a second request').to.have.length(MAX_SLOTS_PER_DECISION);
 
       await startPendingSlots(harness);
       await release(harness, 'request-1', instanceOf(first));
+      await release(harness, 'request-2', instanceOf(second));
       await shutDown(harness);
-      expectEverySlotGone(harness);
+      // When request-1 took the first slot ready, 999 were starting, and the policy's next decision added one.
+      expect(harness.platform.count('CreateSlot'), 'CreateSlot calls').to.equal(MAX_SLOTS_PER_DECISION + 1);
+      expectEverySlotGone(harness, { someDestroyedBeforeInit: true });
     });
 
     it('destroys half-made slot at timeout', async () => {

@@ -333,6 +333,17 @@ describe('Azure converter', () => {
       expect(readFileSync(join(out, 'requests.jsonl'), 'utf8')).to.equal(first);
     });
 
+    it('rejects a file as --out', async () => {
+      writeFixture(dir);
+      const out = join(dir, 'out');
+      writeFileSync(out, 'kept\n');
+
+      const error = await convertInto(out, ['--force']);
+      expect(error).to.be.instanceOf(ConvertError);
+      expect((error as Error).message).to.equal(`--out ${out} is a file, not a folder; give a folder path`);
+      expect(readFileSync(out, 'utf8')).to.equal('kept\n');
+    });
+
     it('writes into an existing empty folder', async () => {
       writeFixture(dir);
       const out = join(dir, 'out');

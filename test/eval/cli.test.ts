@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCompare, registerEvaluate, type CommandOutput } from '../../src/eval/cli.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
@@ -51,6 +51,19 @@ describe('evaluate and compare options', () => {
       expect(error.message).to.equal(`--json ${jsonPath}: folder ${folder} not found; create it or give a path in an existing folder`);
       expect(error.code).to.equal('ENOENT');
       expect(output.stdout).to.equal('');
+    });
+
+    it('rejects an empty path', async () => {
+      const error = await rejection(['evaluate', '--dataset', datasetDir, '--json', ''], capture());
+      expect(error.message).to.equal('--json is empty; expected a file path such as evaluation.json');
+    });
+
+    it('keeps dataset files', async () => {
+      const jsonPath = join(datasetDir, 'requests.jsonl');
+      const before = readFileSync(jsonPath, 'utf8');
+      const error = await rejection(['evaluate', '--dataset', datasetDir, '--json', jsonPath], capture());
+      expect(error.message).to.equal(`--json ${jsonPath} would replace a dataset file; give another name, such as evaluation.json`);
+      expect(readFileSync(jsonPath, 'utf8'), 'requests.jsonl unchanged').to.equal(before);
     });
 
     it('names the option for a path under a file', async () => {
