@@ -16,7 +16,7 @@ export const FALLBACK_KEEP_ALIVE_MS = 60_000;
  * children the app has (xstate 5.33.3 copies its children object), so 8,000
  * at once blocked the event loop for about 10 s on a 2-vCPU machine.
  */
-export const MAX_SLOTS_PER_DECISION = 1_000;
+export const MAX_STARTING_SLOTS = 1_000;
 
 export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
   let faults = 0;
@@ -71,7 +71,7 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
         return fallback;
       }
       // A cap per decision alone would let a policy that always requests too many start 1,000 per queued request.
-      const limit = Math.max(MAX_SLOTS_PER_DECISION - pool.starting, fallback);
+      const limit = Math.max(MAX_STARTING_SLOTS - pool.starting, fallback);
       const whole = Math.floor(count);
       if (whole > limit) {
         report('slotsToCreate', `slot count ${count} above the limit of ${limit} with ${pool.starting} starting`);
@@ -110,7 +110,7 @@ export function guardPolicy(policy: AppPolicy, logger: Logger): AppPolicy {
       ? (now: number, pool: PoolCounts): PrewarmDecision => {
           const decision = attempt('prewarm', () => policy.prewarm!(now, pool), { create: 0 });
           let create = Number.isFinite(decision.create) && decision.create > 0 ? Math.floor(decision.create) : 0;
-          const limit = Math.max(0, MAX_SLOTS_PER_DECISION - pool.starting);
+          const limit = Math.max(0, MAX_STARTING_SLOTS - pool.starting);
           if (create > limit) {
             report('prewarm', `slot count ${create} above the limit of ${limit} with ${pool.starting} starting`);
             create = limit;

@@ -12,6 +12,7 @@ import {
   type Shape,
 } from './azure.ts';
 import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
+import { DATASET_FILE_NAMES } from './dataset.ts';
 
 interface ConvertFlags {
   sample?: string;
@@ -31,9 +32,6 @@ interface ConvertFlags {
   out: string;
   force?: boolean;
 }
-
-/** Files that `convert` writes into its --out folder. */
-const DATASET_FILES = ['metas.jsonl', 'requests.jsonl'];
 
 /**
  * Adds the `convert` command to `program`: an Azure Functions 2019 trace
@@ -66,7 +64,7 @@ export function registerConvert(program: Command, write: (text: string) => void 
       if (existsSync(flags.out) && !statSync(flags.out).isDirectory()) {
         throw new ConvertError(`--out ${flags.out} is a file, not a folder; give a folder path`);
       }
-      const existing = DATASET_FILES.filter((file) => existsSync(join(flags.out, file)));
+      const existing = DATASET_FILE_NAMES.filter((file) => existsSync(join(flags.out, file)));
       if (existing.length > 0 && flags.force !== true) {
         throw new ConvertError(
           `--out ${flags.out} already contains ${existing.join(' and ')}; give --force to replace ${existing.length === 1 ? 'it' : 'them'}, or choose another folder`,

@@ -7,6 +7,9 @@ import type { DatasetMeta, DatasetRequest } from '../sim/types.ts';
 /** Folder of the dataset shipped with the package, used for the name 'default'. */
 export const DEFAULT_DATASET_DIR = fileURLToPath(new URL('../../data/default', import.meta.url));
 
+/** Files of a dataset folder. */
+export const DATASET_FILE_NAMES: readonly string[] = ['metas.jsonl', 'requests.jsonl'];
+
 /** Maximum of a proto3 uint32 field, such as the contest's `Meta.timeout_in_secs`. */
 const UINT32_MAX = 4_294_967_295;
 /** Range of a proto3 int32 field, such as the contest's `Result.status_code`. */

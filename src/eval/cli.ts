@@ -20,6 +20,7 @@ import {
 import { evaluate, type Evaluation } from './evaluate.ts';
 import { computeMinuteBound, type MinuteBoundResult } from './minute-bound.ts';
 import { computeOfflineBound, type OfflineBoundResult } from './offline-bound.ts';
+import { DATASET_FILE_NAMES } from '../data/dataset.ts';
 import { openSource } from './sources.ts';
 import { formatCount, formatFixed, formatPercent } from './table.ts';
 import { integer, positiveInteger, wholeNumber } from '../cli-options.ts';
@@ -131,9 +132,6 @@ export function registerEvaluate(program: Command, output: CommandOutput = proce
     });
 }
 
-/** Files of a dataset folder, which an output path must not replace. */
-const DATASET_FILE_NAMES = ['metas.jsonl', 'requests.jsonl'];
-
 /** An option's output path that cannot be written; `code` is the file system's error code, such as ENOENT. */
 class OutputPathError extends RangeError {
   readonly code: string | undefined;
@@ -152,7 +150,7 @@ async function checkJsonFolder(json: string): Promise<void> {
   let failure: NodeJS.ErrnoException | undefined;
   try {
     await access(folder, constants.W_OK);
-    // access() passes a writable file too, and writing under a file fails only at the end of the run.
+    // access() also passes a writable file, under which the final write would fail after the whole run.
     if (!(await stat(folder)).isDirectory()) problem = `${folder} is a file, not a folder; give a path in an existing folder`;
   } catch (error) {
     failure = error as NodeJS.ErrnoException;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { MAX_SLOTS_PER_DECISION } from '../../actors/guarded-policy.ts';
+import { MAX_STARTING_SLOTS } from '../../actors/guarded-policy.ts';
 import { type AppSummary, createActorScaler } from '../../actors/scaler.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { PlatformError } from '../../src/platform/client.ts';
@@ -870,7 +870,7 @@ describe('createActorScaler', () => {
       await shutDown(harness);
     });
 
-    it('caps slots per decision', async () => {
+    it('caps starting slots', async () => {
       const fixed: Policy = new FixedKeepAlivePolicy({ keepAliveMs: KEEP_ALIVE_MS });
       const harness = startScaler({
         policy: {
@@ -880,21 +880,21 @@ describe('createActorScaler', () => {
       });
       const first = assign(harness, 'request-1');
       await flush();
-      expect(harness.platform.pending('CreateSlot')).to.have.length(MAX_SLOTS_PER_DECISION);
+      expect(harness.platform.pending('CreateSlot')).to.have.length(MAX_STARTING_SLOTS);
       const failure = harness.logs.find((line) => line.msg === 'policy failed, using a default');
       expect(failure).to.include({ method: 'slotsToCreate', error: 'slot count 1000000000 above the limit of 1000 with 0 starting' });
 
       // A second request finds 1,000 slots starting, so the policy's next decision adds none.
       const second = assign(harness, 'request-2');
       await flush();
-      expect(harness.platform.pending('CreateSlot'), 'after a second request').to.have.length(MAX_SLOTS_PER_DECISION);
+      expect(harness.platform.pending('CreateSlot'), 'after a second request').to.have.length(MAX_STARTING_SLOTS);
 
       await startPendingSlots(harness);
       await release(harness, 'request-1', instanceOf(first));
       await release(harness, 'request-2', instanceOf(second));
       await shutDown(harness);
       // When request-1 took the first slot ready, 999 were starting, and the policy's next decision added one.
-      expect(harness.platform.count('CreateSlot'), 'CreateSlot calls').to.equal(MAX_SLOTS_PER_DECISION + 1);
+      expect(harness.platform.count('CreateSlot'), 'CreateSlot calls').to.equal(MAX_STARTING_SLOTS + 1);
       expectEverySlotGone(harness, { someDestroyedBeforeInit: true });
     });
 

@@ -3,22 +3,8 @@ import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCompare, registerEvaluate, type CommandOutput } from '../../src/eval/cli.ts';
+import { capture } from './captured-output.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
-
-function capture(): CommandOutput & { stdout: string; stderr: string } {
-  const output = {
-    stdout: '',
-    stderr: '',
-    errIsTty: false,
-    out: (text: string) => {
-      output.stdout += text;
-    },
-    err: (text: string) => {
-      output.stderr += text;
-    },
-  };
-  return output;
-}
 
 /** Runs `args` as a scaler command line and returns the error it raised, failing the test if it raised none. */
 async function rejection(args: string[], output: CommandOutput): Promise<Error & { code?: string }> {

@@ -7,24 +7,10 @@ import { MINUTE_BOUND_ROW, OFFLINE_BOUND_ROW, runComparison, writeComparison, ty
 import { MAX_TIMELINE_SAMPLES } from '../../src/eval/evaluate.ts';
 import { renderReport } from '../../src/eval/report-html.ts';
 import { SourceError } from '../../src/eval/sources.ts';
+import { capture } from './captured-output.ts';
 import { writeTinyDataset } from './tiny-dataset.ts';
 
 const POLICIES = ['reference', 'adaptive'];
-
-function capture(): CommandOutput & { stdout: string; stderr: string } {
-  const output = {
-    stdout: '',
-    stderr: '',
-    errIsTty: false,
-    out: (text: string) => {
-      output.stdout += text;
-    },
-    err: (text: string) => {
-      output.stderr += text;
-    },
-  };
-  return output;
-}
 
 function program(output: CommandOutput): Command {
   const command = new Command('scaler').exitOverride();
